@@ -1,0 +1,29 @@
+# Two commands on a fresh machine:  `make main` (set up + main job)  and  `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The CPU wheel of torch; on a GPU machine pass e.g. TORCH_SPEC=torch for a CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+MAIN_ARGS ?=
+
+.PHONY: install main test lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+main: install
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m optical $(MAIN_ARGS)
+
+test: install
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check optical tests
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache

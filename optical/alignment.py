@@ -1,0 +1,46 @@
+"""Soft token alignments: the OT plan between one English sentence and its translation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from optical.encoders import TokenEncoder
+from optical.losses import ot_distillation_loss
+
+
+@dataclass
+class SoftAlignment:
+    """plan (n, m): mass moved from English token i to foreign token j (sums to 1); the labels
+    are the WordPiece tokens that carry mass (special tokens left out when the encoders do)."""
+
+    plan: torch.Tensor
+    english_tokens: list[str]
+    foreign_tokens: list[str]
+    cost: float  # <T, C>_F for this pair
+
+
+@torch.no_grad()
+def soft_alignment(
+    teacher: TokenEncoder,
+    student: TokenEncoder,
+    english: str,
+    foreign: str,
+    *,
+    epsilon: float = 0.02,
+    max_iter: int = 200,
+) -> SoftAlignment:
+    """Encode one pair with teacher (English) and student (foreign) and solve its transport plan."""
+    english_batch, foreign_batch = teacher.tokenize([english]), student.tokenize([foreign])
+    was_training = student.training
+    student.eval()
+    teacher_tokens, student_tokens = teacher(english_batch), student(foreign_batch)
+    student.train(was_training)
+    out = ot_distillation_loss(teacher_tokens, student_tokens, epsilon=epsilon, max_iter=max_iter)
+    rows = teacher_tokens.content_mask[0].bool().cpu()
+    cols = student_tokens.content_mask[0].bool().cpu()
+    plan = out.plan[0].float().cpu()[rows][:, cols]  # (n, m) over the tokens that carry mass
+    english_labels = teacher.tokenizer.convert_ids_to_tokens(english_batch["input_ids"][0][rows].tolist())
+    foreign_labels = student.tokenizer.convert_ids_to_tokens(foreign_batch["input_ids"][0][cols].tolist())
+    return SoftAlignment(plan, english_labels, foreign_labels, float(out.loss))

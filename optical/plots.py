@@ -1,0 +1,47 @@
+"""Figures: transport plans as labelled heatmaps, training curves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from optical.alignment import SoftAlignment
+
+
+def plot_transport_plan(alignment: SoftAlignment, *, title: str = "", ax: plt.Axes | None = None) -> Figure:
+    """Heatmap of a soft token alignment: English tokens as rows, foreign tokens as columns.
+
+    Each cell is the plan's mass times n (so 1.0 means a row sends all its mass to that token).
+    """
+    plan = alignment.plan.numpy() * alignment.plan.shape[0]  # rows sum to 1
+    n, m = plan.shape
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(4.0, 0.28 * m + 2.0), max(3.0, 0.28 * n + 1.5)))
+    image = ax.imshow(plan, cmap="viridis", vmin=0.0, vmax=max(float(plan.max()), 1e-9), aspect="auto")
+    ax.set_xticks(range(m), alignment.foreign_tokens, rotation=90, fontsize=7)
+    ax.set_yticks(range(n), alignment.english_tokens, fontsize=7)
+    ax.set_xlabel("student tokens (foreign)")
+    ax.set_ylabel("teacher tokens (English)")
+    ax.set_title(title or f"transport plan, <T, C> = {alignment.cost:.3f}", fontsize=9)
+    ax.figure.colorbar(image, ax=ax, label="mass × n (row share)")
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def plot_training_loss(losses: Sequence[float], *, title: str = "", window: int = 20) -> Figure:
+    """Per-step loss (faint) with a moving average over ``window`` steps."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    steps = np.arange(1, len(losses) + 1)
+    ax.plot(steps, losses, alpha=0.3, lw=0.8, label="per step")
+    if len(losses) >= window:
+        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+        ax.plot(steps[window - 1 :], smooth, lw=1.8, label=f"mean of {window}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(title, fontsize=9)
+    ax.legend()
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,41 @@
+"""The long-form results table every study appends to (``figures/results.csv``)."""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import os
+from pathlib import Path
+
+import pandas as pd
+
+RESULT_COLUMNS = ("study", "language", "objective", "train_pairs", "epochs", "seed", "split", "measure", "value")
+
+
+def append_results(rows: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Append ``rows`` (the RESULT_COLUMNS, extra columns refused) to the CSV at ``path``.
+
+    The header is written when the file is new; an exclusive lock keeps rows of concurrent runs
+    whole and in one piece.
+    """
+    extra = set(rows.columns) - set(RESULT_COLUMNS)
+    missing = set(RESULT_COLUMNS) - set(rows.columns)
+    if extra or missing:
+        raise ValueError(f"results need exactly the columns {RESULT_COLUMNS}; extra {extra}, missing {missing}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8", newline="") as out:
+        fcntl.flock(out, fcntl.LOCK_EX)
+        writer = csv.writer(out, lineterminator="\n")
+        if out.tell() == 0:
+            writer.writerow(RESULT_COLUMNS)
+        writer.writerows(rows.loc[:, list(RESULT_COLUMNS)].itertuples(index=False, name=None))
+    return path
+
+
+def read_results(path: str | os.PathLike) -> pd.DataFrame:
+    """The results table as a DataFrame (empty, with the columns, when the file does not exist)."""
+    path = Path(path)
+    if not path.exists():
+        return pd.DataFrame(columns=list(RESULT_COLUMNS))
+    return pd.read_csv(path)

@@ -1,0 +1,68 @@
+"""Dense retrieval: documents encoded once by the teacher (cached), queries by the student."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import torch
+
+from optical.encoders import TokenEncoder
+
+__all__ = ["dense_search", "encode_documents"]
+
+
+def _cache_key(encoder: TokenEncoder, texts: list[str], max_length: int) -> str:
+    digest = hashlib.sha256(f"{encoder.model_dir}|{max_length}".encode())
+    for text in texts:
+        digest.update(text.encode("utf-8") + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def encode_documents(
+    encoder: TokenEncoder,
+    documents: dict[str, str],
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    batch_size: int = 64,
+    max_length: int = 256,
+) -> torch.Tensor:
+    """Embeddings (N, d) of ``documents`` in their order; reused from ``cache_dir`` when present.
+
+    Documents are longer than queries: they are truncated at ``max_length`` tokens (256, the input
+    limit of all-MiniLM-L6-v2's sentence-transformers configuration). The cache file is named by a
+    hash of the encoder's model directory, max_length and every text, so a changed collection or
+    encoder never reads a stale cache.
+    """
+    texts = list(documents.values())
+    cache_file = Path(cache_dir) / f"docs-{_cache_key(encoder, texts, max_length)}.pt" if cache_dir else None
+    if cache_file is not None and cache_file.exists():
+        return torch.load(cache_file)
+    embeddings = encoder.embed(texts, batch_size=batch_size, max_length=max_length, progress="encode documents")
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache_file.with_suffix(".tmp")
+        torch.save(embeddings, partial)
+        os.replace(partial, cache_file)
+    return embeddings
+
+
+def dense_search(
+    query_embeddings: torch.Tensor,
+    document_embeddings: torch.Tensor,
+    query_ids: list[str],
+    document_ids: list[str],
+    *,
+    k: int = 1000,
+) -> dict[str, dict[str, float]]:
+    """Exact top-k by cosine (inner product of unit vectors) -> run {qid: {docid: score}}.
+
+    query_embeddings (Q, d), document_embeddings (N, d).
+    """
+    scores = query_embeddings @ document_embeddings.T  # (Q, d) @ (d, N) -> (Q, N)
+    top_scores, top_index = scores.topk(min(k, scores.shape[1]), dim=1)  # (Q, k)
+    return {
+        qid: {document_ids[j]: float(s) for j, s in zip(row_index.tolist(), row_scores.tolist(), strict=True)}
+        for qid, row_index, row_scores in zip(query_ids, top_index, top_scores, strict=True)
+    }

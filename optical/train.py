@@ -1,0 +1,179 @@
+"""The distillation training loop: one readable function, with checkpoints that resume exactly."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from optical.data.bitext import BitextPair
+from optical.encoders import TokenEncoder
+from optical.losses import ot_distillation_loss
+
+__all__ = ["TrainConfig", "TrainResult", "pick_device", "train"]
+
+OBJECTIVES = ("ot",)
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a training run; stored inside each checkpoint."""
+
+    objective: str = "ot"  # distillation objective: ot
+    epochs: int = 2  # passes over the training pairs
+    batch_size: int = 32  # bitext pairs per optimiser step
+    lr: float = 1e-4  # peak AdamW learning rate
+    weight_decay: float = 0.01  # AdamW decoupled weight decay
+    warmup_ratio: float = 0.1  # share of steps with linear warm-up, then linear decay to 0
+    grad_clip: float = 1.0  # max gradient norm (0 turns clipping off)
+    epsilon: float = 0.02  # ot: Sinkhorn entropic regularisation
+    sinkhorn_iters: int = 50  # ot: Sinkhorn iterations per step
+    detach_plan: bool = True  # ot: envelope gradient (True) or back-propagate through Sinkhorn
+    seed: int = 0  # seeds data order, dropout and any initialisation
+    device: str = "auto"  # auto | cpu | cuda
+    amp: bool = True  # bf16 autocast when training on CUDA (ignored on CPU)
+    checkpoint_every: int = 100  # steps between checkpoints (when a checkpoint folder is given)
+
+
+@dataclass
+class TrainResult:
+    """What a run did: per-step losses, steps taken, seconds spent (this process only)."""
+
+    losses: list[float] = field(default_factory=list)
+    steps: int = 0
+    seconds: float = 0.0
+
+
+def pick_device(device: str) -> torch.device:
+    """``auto`` -> CUDA when present, else CPU; ``cuda`` without a GPU is an error."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device='cuda' but PyTorch sees no GPU; use 'auto' or 'cpu'")
+    return torch.device("cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu")
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _batches(num_pairs: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """The epoch's batches of pair indices, shuffled by (seed, epoch) so a resumed run sees the same."""
+    order = torch.randperm(num_pairs, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch)).tolist()
+    return [order[i : i + batch_size] for i in range(0, num_pairs, batch_size)]
+
+
+def _objective(config: TrainConfig):
+    if config.objective == "ot":
+        return partial(
+            ot_distillation_loss,
+            epsilon=config.epsilon,
+            max_iter=config.sinkhorn_iters,
+            detach_plan=config.detach_plan,
+        )
+    raise ValueError(f"unknown objective {config.objective!r}; available: {OBJECTIVES}")
+
+
+def _save_atomically(state: dict, path: Path) -> None:
+    partial_path = path.with_suffix(".partial")
+    torch.save(state, partial_path)
+    os.replace(partial_path, path)  # a kill during the save leaves the previous checkpoint intact
+
+
+def train(
+    student: TokenEncoder,
+    teacher: TokenEncoder,
+    pairs: list[BitextPair],
+    config: TrainConfig,
+    *,
+    checkpoint_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Distil ``teacher`` (English side) into ``student`` (foreign side) on ``pairs``.
+
+    The teacher stays frozen in eval mode. With ``checkpoint_dir``, ``last.pt`` is written every
+    ``config.checkpoint_every`` steps and at the end, and a run that finds one resumes from it.
+    """
+    if not pairs:
+        raise ValueError("no training pairs")
+    loss_fn = _objective(config)
+    device = pick_device(config.device)
+    use_amp = config.amp and device.type == "cuda"
+    _seed_everything(config.seed)
+    student.to(device).train()
+    teacher.to(device).eval().requires_grad_(False)
+
+    steps_per_epoch = -(-len(pairs) // config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    warmup = max(1, int(config.warmup_ratio * total_steps))
+    optimizer = torch.optim.AdamW(student.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup + 1)))
+    )
+
+    result, step = TrainResult(), 0
+    checkpoint = Path(checkpoint_dir) / "last.pt" if checkpoint_dir else None
+    if checkpoint is not None and checkpoint.exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        if state["config"] != asdict(config):
+            raise ValueError(
+                f"{checkpoint} was written with another configuration; move it away or pick another folder"
+            )
+        student.load_state_dict(state["student"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"])
+        result.losses, step = state["losses"], state["step"]
+
+    def save() -> None:
+        if checkpoint is not None:
+            checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            state = {
+                "student": student.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "rng": torch.get_rng_state(),
+                "losses": result.losses,
+                "step": step,
+                "config": asdict(config),
+            }
+            _save_atomically(state, checkpoint)
+
+    start = time.perf_counter()
+    bar = tqdm(total=total_steps, initial=step, desc=f"train {config.objective}", disable=not progress, unit="step")
+    for epoch in range(step // steps_per_epoch, config.epochs):
+        for batch in _batches(len(pairs), config.batch_size, config.seed, epoch)[step % steps_per_epoch :]:
+            english = [pairs[i].english for i in batch]
+            foreign = [pairs[i].foreign for i in batch]
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                with torch.no_grad():
+                    teacher_tokens = teacher.encode(english)  # (B, n, d)
+                student_tokens = student.encode(foreign)  # (B, m, d)
+                loss = loss_fn(teacher_tokens, student_tokens).loss
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss is {loss.item()} at step {step}; lower the learning rate")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(student.parameters(), config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            result.losses.append(loss.item())
+            bar.update(1)
+            bar.set_postfix(loss=f"{result.losses[-1]:.4f}")
+            if step % config.checkpoint_every == 0:
+                save()
+    bar.close()
+    save()
+    result.steps, result.seconds = step, time.perf_counter() - start
+    return result

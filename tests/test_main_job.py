@@ -1,0 +1,48 @@
+"""The main job end to end on a small setting: the README's first command, shrunk."""
+
+import pandas as pd
+import pytest
+
+from optical.__main__ import main
+from optical.results import RESULT_COLUMNS
+
+pytestmark = pytest.mark.slow
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_main_job_trains_evaluates_and_writes_results_and_figures(tmp_path):
+    out = tmp_path / "figures"
+    args = [
+        "--train-pairs",
+        "48",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--num-queries",
+        "30",
+        "--split",
+        "dev",
+        "--out-dir",
+        str(out),
+        "--work-dir",
+        str(tmp_path / "work"),
+        "--device",
+        "cpu",
+    ]
+    main(args)
+    results = pd.read_csv(out / "results.csv")
+    assert tuple(results.columns) == RESULT_COLUMNS
+    assert set(results.objective) == {"zero-shot", "ot"} and set(results.study) == {"main"}
+    assert set(results.measure) == {"MAP", "nDCG@10", "P@5", "R@10", "MRR"}
+    assert results.value.between(0, 1).all() and len(results) == 10
+    assert results.loc[results.objective == "ot", "train_pairs"].unique().tolist() == [48]
+    for name in ("transport_plan_en-ny.png", "transport_plan_en-ny_before.png", "training_loss_en-ny.png"):
+        assert (out / name).read_bytes()[:8] == PNG_MAGIC
+    assert "| zero-shot" in (out / "main_en-ny.md").read_text()
+    runs = sorted(p.name for p in (tmp_path / "work" / "runs").iterdir())
+    assert runs == ["bible-en-ny-dev.ot.trec", "bible-en-ny-dev.zero-shot.trec"]
+
+    main(args)  # a second run appends, resumes its finished checkpoint and reuses the document cache
+    assert len(pd.read_csv(out / "results.csv")) == 20

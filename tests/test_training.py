@@ -1,0 +1,87 @@
+"""Encoders, training and the main job with the real packaged model (marked slow)."""
+
+import copy
+
+import pytest
+import torch
+
+from optical.alignment import soft_alignment
+from optical.encoders import resolve_model_dir
+from optical.losses import ot_distillation_loss
+from optical.train import TrainConfig, train
+
+pytestmark = pytest.mark.slow
+
+
+def test_teacher_matches_sentence_transformers_pooling(teacher):
+    """Mean pooling + L2 norm as all-MiniLM-L6-v2 is meant to be used: similar sentences score higher."""
+    emb = teacher.embed(["A man is eating food.", "A man eats a meal.", "The stock market fell sharply."])
+    torch.testing.assert_close(emb.norm(dim=1), torch.ones(3))
+    assert emb[0] @ emb[1] > 0.6 > emb[0] @ emb[2]
+
+
+def test_missing_model_directory_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no Hugging Face model directory"):
+        resolve_model_dir(tmp_path / "nothing-here")
+
+
+def test_special_tokens_carry_no_transport_mass(teacher):
+    batch = teacher.encode(["In the beginning.", "God created the heaven and the earth."])
+    assert batch.content_mask[:, 0].sum() == 0  # [CLS]
+    lengths = batch.attention_mask.sum(1)
+    assert torch.all(batch.content_mask.sum(1) == lengths - 2)  # [SEP] too
+
+
+def test_a_short_training_run_lowers_the_ot_loss(teacher, bitext):
+    pairs = bitext.pairs[:64]
+    student = copy.deepcopy(teacher).requires_grad_(True)
+
+    @torch.no_grad()
+    def held_loss():
+        student.eval()
+        english, foreign = [p.english for p in pairs], [p.foreign for p in pairs]
+        return float(ot_distillation_loss(teacher.encode(english), student.encode(foreign), epsilon=0.02).loss)
+
+    before = held_loss()
+    config = TrainConfig(epochs=3, batch_size=16, lr=2e-4, device="cpu", warmup_ratio=0.0)
+    result = train(student, teacher, pairs, config, progress=False)
+    after = held_loss()
+    assert result.steps == 12 and len(result.losses) == 12
+    assert after < before - 0.05, (before, after)
+
+
+def test_a_killed_run_resumes_to_the_same_weights(teacher, bitext, tmp_path, monkeypatch):
+    pairs = bitext.pairs[:32]
+    config = TrainConfig(epochs=2, batch_size=8, device="cpu", checkpoint_every=3)  # 8 steps
+    straight = copy.deepcopy(teacher).requires_grad_(True)
+    train(straight, teacher, pairs, config, progress=False)
+
+    real_step, calls = torch.optim.AdamW.step, []
+
+    def dies_at_step_six(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 6:
+            raise KeyboardInterrupt("killed")
+        return real_step(self, *args, **kwargs)
+
+    interrupted = copy.deepcopy(teacher).requires_grad_(True)
+    monkeypatch.setattr(torch.optim.AdamW, "step", dies_at_step_six)
+    with pytest.raises(KeyboardInterrupt):
+        train(interrupted, teacher, pairs, config, checkpoint_dir=tmp_path, progress=False)
+    monkeypatch.undo()
+    assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 3
+
+    resumed = copy.deepcopy(teacher).requires_grad_(True)  # a fresh process would start from scratch weights
+    result = train(resumed, teacher, pairs, config, checkpoint_dir=tmp_path, progress=False)
+    assert result.steps == 8 and len(result.losses) == 8
+    for (name, expected), actual in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
+        torch.testing.assert_close(actual, expected, msg=name)
+    with pytest.raises(ValueError, match="another configuration"):
+        train(resumed, teacher, pairs, TrainConfig(epochs=3, batch_size=8, device="cpu"), checkpoint_dir=tmp_path)
+
+
+def test_soft_alignment_is_a_labelled_plan(teacher):
+    alignment = soft_alignment(teacher, teacher, "God is love.", "Mulungu ndiye chikondi.")
+    assert alignment.plan.shape == (len(alignment.english_tokens), len(alignment.foreign_tokens))
+    assert alignment.english_tokens == ["god", "is", "love", "."]
+    assert alignment.plan.sum() == pytest.approx(1.0, abs=1e-4)
