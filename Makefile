@@ -9,6 +9,7 @@ MAIN_ARGS ?=
 .PHONY: install main test lint clean
 
 $(VENV)/.installed: pyproject.toml
+	bash scripts/install-debian-data.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
 	$(PY) -m pip install --quiet -e ".[dev]"

