@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 MAIN_ARGS ?=
 
-.PHONY: install main test lint clean
+.PHONY: install main test figures figures-quick kernel lab lint clean
 
 $(VENV)/.installed: pyproject.toml
 	bash scripts/install-debian-data.sh
@@ -22,6 +22,19 @@ main: install
 
 test: install
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m pytest -q
+
+figures: install
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) scripts/regenerate_figures.py
+
+figures-quick: install
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) scripts/regenerate_figures.py --quick
+
+kernel: install
+	$(PY) -m ipykernel install --user --name optical-lab --display-name "Python (OPTICAL-lab)"
+
+lab: kernel
+	$(PY) -m pip install --quiet -e ".[dev,lab]"
+	HF_HUB_OFFLINE=1 $(VENV)/bin/jupyter lab notebooks/
 
 lint: install
 	$(VENV)/bin/ruff check optical tests

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from optical.alignment import SoftAlignment
@@ -43,5 +44,20 @@ def plot_training_loss(losses: Sequence[float], *, title: str = "", window: int 
     ax.set_ylabel("loss")
     ax.set_title(title, fontsize=9)
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_per_language(table: pd.DataFrame) -> Figure:
+    """Grouped bars: one panel per measure, languages on the x axis, one bar per objective.
+
+    table: the (language, objective) x measure frame of :func:`optical.results.per_language_table`.
+    """
+    measures = list(table.columns)
+    fig, axes = plt.subplots(1, len(measures), figsize=(3.2 * len(measures), 3.4), squeeze=False)
+    for ax, measure in zip(axes[0], measures, strict=True):
+        table[measure].unstack("objective").plot.bar(ax=ax, rot=0, legend=ax is axes[0][0])
+        ax.set_title(measure)
+        ax.set_xlabel("")
     fig.tight_layout()
     return fig

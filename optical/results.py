@@ -39,3 +39,18 @@ def read_results(path: str | os.PathLike) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame(columns=list(RESULT_COLUMNS))
     return pd.read_csv(path)
+
+
+def per_language_table(
+    results: pd.DataFrame, *, study: str = "main", split: str = "test", measures: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Language x objective rows, one column per measure, from the long-form results.
+
+    Where a configuration was run more than once with the same seed, its latest row counts; over
+    seeds, the mean is shown. measures: the columns to keep, in order (all when empty).
+    """
+    rows = results[(results.study == study) & (results.split == split)]
+    keys = ["language", "objective", "train_pairs", "epochs", "seed", "measure"]
+    latest = rows.drop_duplicates(subset=keys, keep="last")
+    table = latest.pivot_table(index=["language", "objective"], columns="measure", values="value", aggfunc="mean")
+    return table.loc[:, list(measures)] if measures else table

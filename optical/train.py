@@ -41,6 +41,16 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast when training on CUDA (ignored on CPU)
     checkpoint_every: int = 100  # steps between checkpoints (when a checkpoint folder is given)
 
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {self.objective!r}; available: {OBJECTIVES}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if min(self.epochs, self.batch_size, self.sinkhorn_iters, self.checkpoint_every) < 1:
+            raise ValueError("epochs, batch_size, sinkhorn_iters and checkpoint_every must be >= 1")
+        if self.lr <= 0 or self.epsilon <= 0:
+            raise ValueError("lr and epsilon must be > 0")
+
 
 @dataclass
 class TrainResult:
@@ -73,14 +83,10 @@ def _batches(num_pairs: int, batch_size: int, seed: int, epoch: int) -> list[lis
 
 
 def _objective(config: TrainConfig):
-    if config.objective == "ot":
-        return partial(
-            ot_distillation_loss,
-            epsilon=config.epsilon,
-            max_iter=config.sinkhorn_iters,
-            detach_plan=config.detach_plan,
-        )
-    raise ValueError(f"unknown objective {config.objective!r}; available: {OBJECTIVES}")
+    """The loss function of ``config.objective`` with its settings bound (validated by TrainConfig)."""
+    return partial(
+        ot_distillation_loss, epsilon=config.epsilon, max_iter=config.sinkhorn_iters, detach_plan=config.detach_plan
+    )
 
 
 def _save_atomically(state: dict, path: Path) -> None:

@@ -19,3 +19,9 @@ def bitext():
     from optical.data import load_bible_bitext
 
     return load_bible_bitext("ny")
+
+
+@pytest.fixture(scope="session")
+def work_dir(tmp_path_factory):
+    """One work folder for the session's end-to-end runs, so the document embeddings are encoded once."""
+    return tmp_path_factory.mktemp("work")

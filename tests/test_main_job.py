@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def test_main_job_trains_evaluates_and_writes_results_and_figures(tmp_path):
+def test_main_job_trains_evaluates_and_writes_results_and_figures(tmp_path, work_dir):
     out = tmp_path / "figures"
     args = [
         "--train-pairs",
@@ -41,8 +41,8 @@ def test_main_job_trains_evaluates_and_writes_results_and_figures(tmp_path):
     for name in ("transport_plan_en-ny.png", "transport_plan_en-ny_before.png", "training_loss_en-ny.png"):
         assert (out / name).read_bytes()[:8] == PNG_MAGIC
     assert "| zero-shot" in (out / "main_en-ny.md").read_text()
-    runs = sorted(p.name for p in (tmp_path / "work" / "runs").iterdir())
-    assert runs == ["bible-en-ny-dev.ot.trec", "bible-en-ny-dev.zero-shot.trec"]
+    runs = sorted(p.name for p in (work_dir / "runs").iterdir())
+    assert {"bible-en-ny-dev.ot.trec", "bible-en-ny-dev.zero-shot.trec"} <= set(runs)
 
     main(args)  # a second run appends, resumes its finished checkpoint and reuses the document cache
     assert len(pd.read_csv(out / "results.csv")) == 20

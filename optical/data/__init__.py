@@ -1,6 +1,6 @@
 """Bitext, CLIR collections and the embedded Bible data."""
 
-from optical.data.bible import LANGUAGES, bible_splits, books, load_bible_bitext
+from optical.data.bible import LANGUAGES, bible_splits, books, installed_languages, load_bible_bitext
 from optical.data.bitext import (
     AlignmentReport,
     Bitext,
@@ -24,6 +24,7 @@ __all__ = [
     "bible_clir_collection",
     "bible_splits",
     "books",
+    "installed_languages",
     "load_bible_bitext",
     "passages_from_verses",
     "read_bitext",

