@@ -19,6 +19,8 @@ class SoftAlignment:
     english_tokens: list[str]
     foreign_tokens: list[str]
     cost: float  # <T, C>_F for this pair
+    english_word_ids: list[int]  # the word (of the tokenizer's pre-tokenization) each row token belongs to
+    foreign_word_ids: list[int]  # the same for each column token
 
 
 @torch.no_grad()
@@ -43,4 +45,6 @@ def soft_alignment(
     plan = out.plan[0].float().cpu()[rows][:, cols]  # (n, m) over the tokens that carry mass
     english_labels = teacher.tokenizer.convert_ids_to_tokens(english_batch["input_ids"][0][rows].tolist())
     foreign_labels = student.tokenizer.convert_ids_to_tokens(foreign_batch["input_ids"][0][cols].tolist())
-    return SoftAlignment(plan, english_labels, foreign_labels, float(out.loss))
+    english_words = [english_batch.word_ids(0)[i] for i in rows.nonzero().flatten().tolist()]
+    foreign_words = [foreign_batch.word_ids(0)[j] for j in cols.nonzero().flatten().tolist()]
+    return SoftAlignment(plan, english_labels, foreign_labels, float(out.loss), english_words, foreign_words)

@@ -13,7 +13,14 @@ import pandas as pd
 import torch
 
 from optical.alignment import soft_alignment
-from optical.data import CLIRCollection, bible_clir_collection, bible_splits, load_bible_bitext, sample_pairs
+from optical.data import (
+    CLIRCollection,
+    bible_clir_collection,
+    bible_splits,
+    load_bible_bitext,
+    read_bitext,
+    sample_pairs,
+)
 from optical.encoders import DEFAULT_MODEL, TokenEncoder
 from optical.metrics import DEFAULT_MEASURES, evaluate, write_run
 from optical.plots import plot_training_loss, plot_transport_plan
@@ -28,6 +35,7 @@ class MainConfig:
 
     language: str = "ny"  # foreign language of the packaged Bible bitext: ny (Chichewa)
     train_pairs: int = 6000  # Old-Testament verse pairs drawn for training (seeded)
+    train_bitext: str = ""  # a two-column TSV (English, foreign) to train on instead; "" for the Bible
     split: str = "test"  # evaluation books: dev (Gospels) for choosing settings, test (Acts-Revelation)
     num_queries: int = 500  # foreign verses used as queries (a fixed draw, independent of the seed)
     verses_per_passage: int = 3  # consecutive English verses per document
@@ -102,7 +110,9 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     splits = bible_splits()
     if config.split not in ("dev", "test"):
         raise ValueError(f"split must be dev or test, got {config.split!r}")
-    train_pairs = sample_pairs(bitext.select(splits["train"]), config.train_pairs, config.train.seed)
+    training = read_bitext(config.train_bitext, language=config.language) if config.train_bitext else None
+    pool = training.pairs if training is not None else bitext.select(splits["train"])
+    train_pairs = sample_pairs(pool, config.train_pairs, config.train.seed)
     held_out = bitext.select(splits[config.split])
     collection = bible_clir_collection(
         held_out,
@@ -154,11 +164,12 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     )
     append_results(rows, out_dir / "results.csv")
     summary = out_dir / f"main_{pair_name}.md"
-    _write_summary(summary, config, bitext.report.summary(), collection, rows, trained, timings, device)
+    reports = bitext.report.summary() + (f"; training TSV: {training.report.summary()}" if training else "")
+    _write_summary(summary, config, reports, collection, rows, trained, len(train_pairs), timings, device)
     return rows
 
 
-def _write_summary(path, config, bitext_summary, collection, rows, trained, timings, device) -> None:
+def _write_summary(path, config, bitext_summary, collection, rows, trained, num_pairs, timings, device) -> None:
     table = rows.pivot(index="objective", columns="measure", values="value").loc[["zero-shot", "ot"]]
     losses = trained.losses
     head, tail = sum(losses[:20]) / min(20, len(losses)), sum(losses[-20:]) / min(20, len(losses))
@@ -170,7 +181,8 @@ def _write_summary(path, config, bitext_summary, collection, rows, trained, timi
         f"- Bitext: {bitext_summary}.",
         f"- Collection `{collection.name}`: {len(collection.queries)} foreign queries, "
         f"{len(collection.documents)} English passages of {config.verses_per_passage} verses.",
-        f"- Training: {config.train_pairs:,} pairs x {config.train.epochs} epochs = {trained.steps} steps of "
+        f"- Training on {config.train_bitext or 'Old-Testament verses'}: {num_pairs:,} pairs x "
+        f"{config.train.epochs} epochs = {trained.steps} steps of "
         f"{config.train.batch_size}; loss {head:.3f} (first 20 steps) -> {tail:.3f} (last 20).",
         f"- Settings: `{json.dumps(asdict(config.train))}`, max_length {config.max_length}.",
         f"- Time on {device.type} ({platform.machine()}, {torch.get_num_threads()} threads, torch "
@@ -178,3 +190,103 @@ def _write_summary(path, config, bitext_summary, collection, rows, trained, timi
         "",
     ]
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+@dataclass
+class TransportPlanConfig:
+    """Soft token alignments of a trained student against eflomal word links."""
+
+    language: str = "ny"  # ny | es
+    checkpoint: str = ""  # a training checkpoint (last.pt); empty: the newest main-job checkpoint of the language
+    teacher: str = DEFAULT_MODEL  # packaged model name or a local Hugging Face directory
+    student: str = DEFAULT_MODEL  # the model the checkpoint's student started from
+    split: str = "test"  # held-out books the pairs come from: dev | test
+    num_shown: int = 3  # pairs drawn as heatmaps
+    num_scored: int = 100  # held-out pairs whose links are scored
+    reference_pairs: int = 5000  # training pairs eflomal learns from besides the scored ones
+    epsilon: float = 0.02  # Sinkhorn regularisation of the plans
+    max_length: int = 64  # tokens per sentence, as in training
+    out_dir: str = "figures"
+    work_dir: str = ".cache/optical"
+
+
+def latest_checkpoint(work_dir: str | Path, language: str) -> Path:
+    """The newest ``last.pt`` of a main-job run for ``language`` under ``work_dir``."""
+    found = sorted(Path(work_dir, "checkpoints").glob(f"main-en-{language}-*/last.pt"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise FileNotFoundError(
+            f"no trained en-{language} student under {work_dir}/checkpoints: run the main job first"
+        )
+    return found[-1]
+
+
+def run_transport_plans(config: TransportPlanConfig) -> pd.DataFrame:
+    """Plans before and after training beside eflomal links; link agreement before vs after.
+
+    Writes ``transport_plans_en-<lang>.png`` and ``alignment_agreement_en-<lang>.md`` and appends
+    the mean link precision, recall and F1 (study ``alignment``) to ``results.csv``.
+    """
+    from optical.train import load_student_weights
+    from optical.word_alignment import agreement, eflomal_links, plan_links, pretokenize
+
+    out_dir = Path(config.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bitext = load_bible_bitext(config.language)
+    splits = bible_splits()
+    scored = [pair for pair in bitext.select(splits[config.split]) if 6 <= len(pair.english.split()) <= 20]
+    scored = sample_pairs(scored, config.num_scored, seed=0)
+    learn_from = sample_pairs(bitext.select(splits["train"]), config.reference_pairs, seed=0)
+    teacher = TokenEncoder(config.teacher, max_length=config.max_length)
+    before = TokenEncoder(config.student, max_length=config.max_length)
+    checkpoint = Path(config.checkpoint) if config.checkpoint else latest_checkpoint(config.work_dir, config.language)
+    after = load_student_weights(TokenEncoder(config.student, max_length=config.max_length), checkpoint)
+
+    corpus = scored + learn_from
+    references = eflomal_links(
+        [pretokenize(teacher.tokenizer, pair.english) for pair in corpus],
+        [pretokenize(before.tokenizer, pair.foreign) for pair in corpus],
+    )[: len(scored)]
+
+    rows, shown = [], []
+    for pair, reference in zip(scored, references, strict=True):
+        for objective, student in (("zero-shot", before), ("ot", after)):
+            alignment = soft_alignment(teacher, student, pair.english, pair.foreign, epsilon=config.epsilon)
+            # links to words cut off by truncation cannot be predicted: leave them out
+            kept = {(i, j) for i, j in reference if i in alignment.english_word_ids and j in alignment.foreign_word_ids}
+            rows.append({"pair": pair.pair_id, "objective": objective, **agreement(plan_links(alignment), kept)})
+            if len(shown) < 2 * config.num_shown:
+                shown.append((pair.pair_id, objective, alignment, kept))
+    scores = pd.DataFrame(rows).groupby("objective")[["precision", "recall", "f1"]].mean().loc[["zero-shot", "ot"]]
+
+    _plot_shown(shown, out_dir / f"transport_plans_en-{config.language}.png")
+    (out_dir / f"alignment_agreement_en-{config.language}.md").write_text(
+        f"# Transport plans vs eflomal links, en-{config.language}\n\n"
+        f"Mutual-argmax word links of the plan (epsilon {config.epsilon}) against eflomal's intersected links, "
+        f"mean over {len(scored)} held-out {config.split} pairs; eflomal learned from them and "
+        f"{len(learn_from):,} training pairs. `zero-shot`: the untrained student; `ot`: {checkpoint}.\n\n"
+        + scores.to_markdown(floatfmt=".3f")
+        + "\n",
+        encoding="utf-8",
+    )
+    long = scores.reset_index().melt(id_vars="objective", var_name="measure", value_name="value")
+    long["measure"] = "link_" + long["measure"]
+    long = long.assign(
+        study="alignment", language=f"en-{config.language}", train_pairs=0, epochs=0, seed=0, split=config.split
+    )
+    append_results(long, out_dir / "results.csv")
+    return scores
+
+
+def _plot_shown(shown, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    count = len(shown) // 2
+    figure, axes = plt.subplots(count, 2, figsize=(16, 5.5 * count), squeeze=False)
+    for k, (pair_id, objective, alignment, reference) in enumerate(shown):
+        stage = "before training" if objective == "zero-shot" else "OT student"
+        title = f"{pair_id}, {stage}: <T,C> = {alignment.cost:.3f}"
+        plot_transport_plan(
+            alignment, title=title + " (red: eflomal links)", ax=axes[k // 2][k % 2], reference=reference
+        )
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -12,10 +12,18 @@ from matplotlib.figure import Figure
 from optical.alignment import SoftAlignment
 
 
-def plot_transport_plan(alignment: SoftAlignment, *, title: str = "", ax: plt.Axes | None = None) -> Figure:
+def plot_transport_plan(
+    alignment: SoftAlignment,
+    *,
+    title: str = "",
+    ax: plt.Axes | None = None,
+    reference: set[tuple[int, int]] | None = None,
+) -> Figure:
     """Heatmap of a soft token alignment: English tokens as rows, foreign tokens as columns.
 
     Each cell is the plan's mass times n (so 1.0 means a row sends all its mass to that token).
+    reference: word links (English word, foreign word), e.g. from eflomal, outlined in red on
+    every token cell of the linked words.
     """
     plan = alignment.plan.numpy() * alignment.plan.shape[0]  # rows sum to 1
     n, m = plan.shape
@@ -26,6 +34,11 @@ def plot_transport_plan(alignment: SoftAlignment, *, title: str = "", ax: plt.Ax
     ax.set_yticks(range(n), alignment.english_tokens, fontsize=7)
     ax.set_xlabel("student tokens (foreign)")
     ax.set_ylabel("teacher tokens (English)")
+    for i, j in reference or ():
+        for row, word in enumerate(alignment.english_word_ids):
+            for col, other in enumerate(alignment.foreign_word_ids):
+                if (word, other) == (i, j):
+                    ax.add_patch(plt.Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, ec="red", lw=1.0))
     ax.set_title(title or f"transport plan, <T, C> = {alignment.cost:.3f}", fontsize=9)
     ax.figure.colorbar(image, ax=ax, label="mass × n (row share)")
     ax.figure.tight_layout()

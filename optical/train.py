@@ -17,7 +17,7 @@ from optical.data.bitext import BitextPair
 from optical.encoders import TokenEncoder
 from optical.losses import ot_distillation_loss
 
-__all__ = ["TrainConfig", "TrainResult", "pick_device", "train"]
+__all__ = ["TrainConfig", "TrainResult", "load_student_weights", "pick_device", "train"]
 
 OBJECTIVES = ("ot",)
 
@@ -87,6 +87,13 @@ def _objective(config: TrainConfig):
     return partial(
         ot_distillation_loss, epsilon=config.epsilon, max_iter=config.sinkhorn_iters, detach_plan=config.detach_plan
     )
+
+
+def load_student_weights(student: TokenEncoder, checkpoint: str | os.PathLike) -> TokenEncoder:
+    """Put the weights of a training checkpoint (``last.pt``) into ``student`` (built from the same model)."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    student.load_state_dict(state["student"])
+    return student
 
 
 def _save_atomically(state: dict, path: Path) -> None:

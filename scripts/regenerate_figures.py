@@ -1,6 +1,7 @@
 """Run every notebook with papermill and regenerate figures/ (``make figures``; ``--quick`` for a check).
 
-Full mode trains and evaluates every installed language at the notebooks' own parameters, writes
+Full mode trains and evaluates every installed language at the notebooks' own parameters, draws
+its transport plans beside eflomal word links, tabulates all languages, writes
 into figures/ and keeps the executed notebooks in figures/executed/. Quick mode uses tiny
 parameters and writes under .cache/optical/quick/ only, so figures/ is left alone.
 """
@@ -19,6 +20,7 @@ from optical.data import installed_languages
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 QUICK = {"TRAIN_PAIRS": 48, "EPOCHS": 1, "NUM_QUERIES": 30, "SPLIT": "dev"}
+QUICK_PLANS = {"NUM_SHOWN": 1, "NUM_SCORED": 5, "REFERENCE_PAIRS": 300, "SPLIT": "dev"}
 
 
 def run(notebook: str, output: Path, parameters: dict) -> None:
@@ -28,7 +30,13 @@ def run(notebook: str, output: Path, parameters: dict) -> None:
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
-            NOTEBOOKS / notebook, output, parameters=parameters, cwd=NOTEBOOKS, progress_bar=True, kernel_name="python3"
+            NOTEBOOKS / notebook,
+            output,
+            parameters=parameters,
+            cwd=NOTEBOOKS,
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=True,  # the notebook's own progress bars (training steps) reach the console
         )
     except papermill.PapermillExecutionError as error:
         sys.exit(f"{notebook} failed in cell {error.exec_count}: {error.ename}: {error.evalue} (see {output})")
@@ -47,6 +55,8 @@ def main() -> None:
     for language in installed_languages():
         parameters = {**common, "LANGUAGE": language, "DEVICE": args.device, **(QUICK if args.quick else {})}
         run("train_and_evaluate.ipynb", executed / f"train_and_evaluate_en-{language}.ipynb", parameters)
+        plans = {**common, "LANGUAGE": language, **(QUICK_PLANS if args.quick else {})}
+        run("transport_plans.ipynb", executed / f"transport_plans_en-{language}.ipynb", plans)
     results = {"RESULTS": str(figures / "results.csv"), "OUT_DIR": str(figures)}
     if args.quick:
         results["SPLIT"] = "dev"

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from optical.__main__ import main
+from optical.data import BitextError
 from optical.results import RESULT_COLUMNS
 
 pytestmark = pytest.mark.slow
@@ -46,3 +47,33 @@ def test_main_job_trains_evaluates_and_writes_results_and_figures(tmp_path, work
 
     main(args)  # a second run appends, resumes its finished checkpoint and reuses the document cache
     assert len(pd.read_csv(out / "results.csv")) == 20
+
+
+def test_main_job_trains_on_a_user_tsv(tmp_path, work_dir):
+    bitext = tmp_path / "extra.tsv"
+    bitext.write_text("In the beginning.\tPachiyambi.\nbroken line\n", encoding="utf-8")
+    args = [
+        "--train-bitext",
+        str(bitext),
+        "--train-pairs",
+        "8",
+        "--epochs",
+        "1",
+        "--num-queries",
+        "10",
+        "--split",
+        "dev",
+        "--out-dir",
+        str(tmp_path),
+        "--work-dir",
+        str(work_dir),
+        "--device",
+        "cpu",
+    ]
+    with pytest.raises(BitextError, match="extra.tsv:2: expected 2 tab-separated columns"):
+        main(args)
+    bitext.write_text("In the beginning.\tPachiyambi.\nAnd God said.\tNdipo anati Mulungu.\n", encoding="utf-8")
+    main(args)
+    results = pd.read_csv(tmp_path / "results.csv")
+    assert results.loc[results.objective == "ot", "train_pairs"].unique().tolist() == [2]
+    assert "training TSV: 2 pairs aligned" in (tmp_path / "main_en-ny.md").read_text()

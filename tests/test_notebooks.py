@@ -57,3 +57,34 @@ def test_a_failing_notebook_names_the_cell(tmp_path, work_dir):
             WORK_DIR=str(work_dir),
         )
     assert not (tmp_path / "figures" / "results.csv").exists()  # nothing half-written
+
+
+def test_transport_plans_against_eflomal(tmp_path, teacher, bitext):
+    import copy
+
+    from optical.train import TrainConfig, train
+
+    student = copy.deepcopy(teacher).requires_grad_(True)
+    train(
+        student,
+        teacher,
+        bitext.pairs[:32],
+        TrainConfig(epochs=1, batch_size=16, device="cpu"),
+        checkpoint_dir=tmp_path / "ckpt",
+        progress=False,
+    )
+    figures = tmp_path / "figures"
+    execute(
+        "transport_plans.ipynb",
+        tmp_path,
+        CHECKPOINT=str(tmp_path / "ckpt" / "last.pt"),
+        SPLIT="dev",
+        NUM_SHOWN=1,
+        NUM_SCORED=4,
+        REFERENCE_PAIRS=300,
+        OUT_DIR=str(figures),
+    )
+    assert (figures / "transport_plans_en-ny.png").read_bytes()[:8] == PNG_MAGIC
+    results = pd.read_csv(figures / "results.csv")
+    assert set(results.measure) == {"link_precision", "link_recall", "link_f1"} and len(results) == 6
+    assert results.value.between(0, 1).all()
