@@ -28,7 +28,7 @@ def test_main_job_trains_evaluates_and_writes_results_and_figures(tmp_path, work
         "--out-dir",
         str(out),
         "--work-dir",
-        str(tmp_path / "work"),
+        str(work_dir),
         "--device",
         "cpu",
     ]
