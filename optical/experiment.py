@@ -87,8 +87,12 @@ def _readable_pair(pairs, min_words: int = 6, max_words: int = 12):
     return next((pair for pair in pairs if min_words <= len(pair.english.split()) <= max_words), pairs[0])
 
 
+_TRAINING_FIELDS = ("language", "train_pairs", "train_bitext", "teacher", "student", "max_length", "train")
+
+
 def _config_tag(config: MainConfig) -> str:
-    settings = {key: value for key, value in asdict(config).items() if key not in ("out_dir", "work_dir")}
+    """Names the checkpoint folder by the settings that decide the trained weights (not the evaluation)."""
+    settings = {key: value for key, value in asdict(config).items() if key in _TRAINING_FIELDS}
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
 
 

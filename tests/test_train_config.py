@@ -27,3 +27,12 @@ def test_cuda_without_a_gpu_is_a_clear_error():
     with pytest.raises(RuntimeError, match="sees no GPU"):
         pick_device("cuda")
     assert pick_device("auto").type == "cpu"
+
+
+def test_checkpoint_folder_depends_on_training_settings_only():
+    from optical.experiment import MainConfig, _config_tag
+
+    base = _config_tag(MainConfig())
+    assert _config_tag(MainConfig(split="dev", num_queries=50, out_dir="elsewhere")) == base  # evaluation only
+    assert _config_tag(MainConfig(train_pairs=100)) != base
+    assert _config_tag(MainConfig(train=TrainConfig(lr=3e-4))) != base
