@@ -34,10 +34,10 @@ def plot_transport_plan(
     ax.set_yticks(range(n), alignment.english_tokens, fontsize=7)
     ax.set_xlabel("student tokens (foreign)")
     ax.set_ylabel("teacher tokens (English)")
-    for i, j in reference or ():
-        for row, word in enumerate(alignment.english_word_ids):
-            for col, other in enumerate(alignment.foreign_word_ids):
-                if (word, other) == (i, j):
+    if reference:
+        for row, english_word in enumerate(alignment.english_word_ids):
+            for col, foreign_word in enumerate(alignment.foreign_word_ids):
+                if (english_word, foreign_word) in reference:
                     ax.add_patch(plt.Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, ec="red", lw=1.0))
     ax.set_title(title or f"transport plan, <T, C> = {alignment.cost:.3f}", fontsize=9)
     ax.figure.colorbar(image, ax=ax, label="mass × n (row share)")

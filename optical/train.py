@@ -20,6 +20,7 @@ from optical.losses import ot_distillation_loss
 __all__ = ["TrainConfig", "TrainResult", "load_student_weights", "pick_device", "train"]
 
 OBJECTIVES = ("ot",)
+DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass
@@ -44,8 +45,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {self.objective!r}; available: {OBJECTIVES}")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        _check_device(self.device)
         if min(self.epochs, self.batch_size, self.sinkhorn_iters, self.checkpoint_every) < 1:
             raise ValueError("epochs, batch_size, sinkhorn_iters and checkpoint_every must be >= 1")
         if self.lr <= 0 or self.epsilon <= 0:
@@ -61,10 +61,14 @@ class TrainResult:
     seconds: float = 0.0
 
 
+def _check_device(device: str) -> None:
+    if device not in DEVICES:
+        raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
+
+
 def pick_device(device: str) -> torch.device:
     """``auto`` -> CUDA when present, else CPU; ``cuda`` without a GPU is an error."""
-    if device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
+    _check_device(device)
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device='cuda' but PyTorch sees no GPU; use 'auto' or 'cpu'")
     return torch.device("cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu")
