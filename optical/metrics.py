@@ -12,13 +12,19 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-__all__ = ["DEFAULT_MEASURES", "evaluate", "rank", "read_qrels", "read_run", "write_qrels", "write_run"]
+__all__ = ["DEFAULT_MEASURES", "TrecWarning", "evaluate", "rank", "read_qrels", "read_run", "write_qrels", "write_run"]
 
 DEFAULT_MEASURES = ("MAP", "nDCG@10", "P@5", "R@10", "MRR")
 _MEASURE = re.compile(r"^(MAP|MRR|nDCG@(\d+)|P@(\d+)|R@(\d+))$")
+
+
+class TrecWarning(UserWarning):
+    """Something in qrels or a run that evaluation tolerates but a user should know about."""
+
 
 Qrels = Mapping[str, Mapping[str, int]]
 Run = Mapping[str, Mapping[str, float]]
@@ -76,6 +82,7 @@ def evaluate(
         raise ValueError(f"unknown measures {unknown}; use MAP, MRR, nDCG@k, P@k, R@k")
     if not qrels:
         raise ValueError("qrels are empty: nothing to evaluate")
+    _report_query_mismatch(qrels, run)
     values: dict[str, dict[str, float]] = {name: {} for name in measures}
     for qid, judged in qrels.items():
         ranking = rank(run.get(qid, {}), depth)
@@ -83,6 +90,22 @@ def evaluate(
             values[name][qid] = _query_measure(name, ranking, judged)
     means = {name: sum(by_query.values()) / len(by_query) for name, by_query in values.items()}
     return (means, values) if per_query else means
+
+
+def _examples(ids: list[str], shown: int = 5) -> str:
+    return ", ".join(ids[:shown]) + (", ..." if len(ids) > shown else "")
+
+
+def _report_query_mismatch(qrels: Qrels, run: Run) -> None:
+    """Warn about run queries without judgements (ignored) and judged queries without a ranking (scored 0)."""
+    unknown = [qid for qid in run if qid not in qrels]
+    unranked = [qid for qid in qrels if not run.get(qid)]
+    if unknown:
+        message = f"{len(unknown)} run queries are not in the qrels and are ignored: {_examples(unknown)}"
+        warnings.warn(message, TrecWarning, stacklevel=3)
+    if unranked:
+        message = f"{len(unranked)} judged queries have no ranking and score 0: {_examples(unranked)}"
+        warnings.warn(message, TrecWarning, stacklevel=3)
 
 
 def _trec_rows(path: str | os.PathLike, columns: int, kind: str) -> Iterable[tuple[int, list[str]]]:
@@ -96,26 +119,35 @@ def _trec_rows(path: str | os.PathLike, columns: int, kind: str) -> Iterable[tup
             yield number, fields
 
 
-def read_qrels(path: str | os.PathLike) -> dict[str, dict[str, int]]:
-    """TREC qrels (``qid iter docid rel``) -> {qid: {docid: rel}}."""
-    qrels: dict[str, dict[str, int]] = {}
-    for number, (qid, _, docid, rel) in _trec_rows(path, 4, "qrels"):
+def _read_trec(path: str | os.PathLike, kind: str, columns: int, value: tuple[int, str, type, str]) -> dict[str, dict]:
+    """{qid: {docid: value}}; ``value`` = (column, name, type, "a ..."). A repeated (qid, docid)
+    keeps its last value and is reported with a :class:`TrecWarning`."""
+    value_column, value_name, parse, described = value
+    table: dict[str, dict] = {}
+    repeated: list[str] = []
+    for number, fields in _trec_rows(path, columns, kind):
+        qid, docid, text = fields[0], fields[2], fields[value_column]
         try:
-            qrels.setdefault(qid, {})[docid] = int(rel)
+            parsed = parse(text)
         except ValueError:
-            raise ValueError(f"{path}:{number}: relevance {rel!r} is not an integer") from None
-    return qrels
+            raise ValueError(f"{path}:{number}: {value_name} {text!r} is not {described}") from None
+        if docid in table.setdefault(qid, {}):
+            repeated.append(f"line {number} ({qid} {docid})")
+        table[qid][docid] = parsed
+    if repeated:
+        message = f"{path}: {len(repeated)} repeated {kind} entries, the last one kept: {_examples(repeated)}"
+        warnings.warn(message, TrecWarning, stacklevel=3)
+    return table
+
+
+def read_qrels(path: str | os.PathLike) -> dict[str, dict[str, int]]:
+    """TREC qrels (``qid iter docid rel``) -> {qid: {docid: rel}}; repeated entries are reported."""
+    return _read_trec(path, "qrels", 4, (3, "relevance", int, "an integer"))
 
 
 def read_run(path: str | os.PathLike) -> dict[str, dict[str, float]]:
-    """TREC run (``qid Q0 docid rank score tag``) -> {qid: {docid: score}}."""
-    run: dict[str, dict[str, float]] = {}
-    for number, (qid, _, docid, _, score, _) in _trec_rows(path, 6, "run"):
-        try:
-            run.setdefault(qid, {})[docid] = float(score)
-        except ValueError:
-            raise ValueError(f"{path}:{number}: score {score!r} is not a number") from None
-    return run
+    """TREC run (``qid Q0 docid rank score tag``) -> {qid: {docid: score}}; repeated entries are reported."""
+    return _read_trec(path, "run", 6, (4, "score", float, "a number"))
 
 
 def write_run(run: Run, path: str | os.PathLike, *, tag: str = "optical", depth: int = 1000) -> Path:

@@ -27,7 +27,7 @@ def append_results(rows: pd.DataFrame, path: str | os.PathLike) -> Path:
     with open(path, "a", encoding="utf-8", newline="") as out:
         fcntl.flock(out, fcntl.LOCK_EX)
         writer = csv.writer(out, lineterminator="\n")
-        if out.tell() == 0:
+        if out.seek(0, os.SEEK_END) == 0:  # the size now, under the lock: another run may have begun the file
             writer.writerow(RESULT_COLUMNS)
         writer.writerows(rows.loc[:, list(RESULT_COLUMNS)].itertuples(index=False, name=None))
     return path

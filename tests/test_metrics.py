@@ -6,7 +6,10 @@ import ir_measures
 import pytest
 from ir_measures import AP, RR, P, R, nDCG
 
-from optical.metrics import DEFAULT_MEASURES, evaluate, rank, read_qrels, read_run, write_qrels, write_run
+from optical.metrics import DEFAULT_MEASURES, TrecWarning, evaluate, rank, read_qrels, read_run, write_qrels, write_run
+
+# The random cases hold run-only and unranked queries on purpose; their warnings are tested below.
+pytestmark = pytest.mark.filterwarnings("ignore::optical.metrics.TrecWarning")
 
 REFERENCE = {"MAP": AP, "nDCG@10": nDCG @ 10, "P@5": P @ 5, "R@10": R @ 10, "MRR": RR, "nDCG@3": nDCG @ 3, "P@1": P @ 1}
 
@@ -82,3 +85,31 @@ def test_malformed_trec_lines_name_file_and_line(tmp_path, reader, text, message
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
         reader(path)
+
+
+@pytest.mark.parametrize(
+    "reader, text",
+    [
+        (read_qrels, "q1 0 d1 1\nq1 0 d2 0\nq1 0 d1 0\n"),
+        (read_run, "q1 Q0 d1 1 0.5 t\nq1 Q0 d2 2 0.4 t\nq1 Q0 d1 3 0.1 t\n"),
+    ],
+)
+def test_repeated_trec_entries_are_reported_and_the_last_kept(tmp_path, reader, text):
+    path = tmp_path / "file.txt"
+    path.write_text(text)
+    with pytest.warns(TrecWarning, match=r"file.txt: 1 repeated .* line 3 \(q1 d1\)"):
+        table = reader(path)
+    assert table["q1"]["d1"] == 0 if reader is read_qrels else table["q1"]["d1"] == 0.1
+
+
+def test_unknown_and_unranked_queries_are_reported():
+    qrels = {"q1": {"d1": 1}, "q2": {"d1": 1}}
+    run = {"q1": {"d1": 1.0}, "q9": {"d1": 1.0}}
+    with pytest.warns(TrecWarning) as caught:
+        means = evaluate(qrels, run, ["MAP"])
+    messages = sorted(str(warning.message) for warning in caught)
+    assert messages == [
+        "1 judged queries have no ranking and score 0: q2",
+        "1 run queries are not in the qrels and are ignored: q9",
+    ]
+    assert means == {"MAP": 0.5}

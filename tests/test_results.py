@@ -1,0 +1,66 @@
+"""The shared results table: concurrent runs append without losing or mangling a row."""
+
+import multiprocessing
+
+import pandas as pd
+import pytest
+
+from optical.results import RESULT_COLUMNS, append_results, per_language_table, read_results
+
+
+def rows(worker: int, batch: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "study": "s",
+                "language": "en-ny",
+                "objective": f"w{worker}",
+                "train_pairs": batch,
+                "epochs": 1,
+                "seed": seed,
+                "split": "dev",
+                "measure": "MAP",
+                "value": worker + batch / 1000,
+            }
+            for seed in range(3)
+        ]
+    )
+
+
+def append_many(path: str, worker: int, barrier) -> None:
+    barrier.wait()  # every writer opens the still-missing file at once
+    for batch in range(40):
+        append_results(rows(worker, batch), path)
+
+
+def test_concurrent_appends_lose_no_row_and_write_one_header(tmp_path):
+    path = tmp_path / "results.csv"
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(4)
+    workers = [context.Process(target=append_many, args=(str(path), worker, barrier)) for worker in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    lines = path.read_text().splitlines()
+    assert lines.count(",".join(RESULT_COLUMNS)) == 1 and lines[0] == ",".join(RESULT_COLUMNS)
+    table = read_results(path)
+    assert len(table) == 4 * 40 * 3
+    expected = pd.concat([rows(worker, batch) for worker in range(4) for batch in range(40)])
+    key = ["objective", "train_pairs", "seed"]
+    pd.testing.assert_frame_equal(
+        table.sort_values(key).reset_index(drop=True), expected.sort_values(key).reset_index(drop=True)
+    )
+
+
+def test_append_refuses_wrong_columns(tmp_path):
+    with pytest.raises(ValueError, match="missing {'value'}"):
+        append_results(rows(0, 0).drop(columns="value"), tmp_path / "results.csv")
+    assert not (tmp_path / "results.csv").exists()
+
+
+def test_per_language_table_keeps_the_latest_rerun_and_averages_seeds():
+    table = pd.concat([rows(0, 1), rows(0, 2).assign(train_pairs=1)])  # a rerun of the same three seeds
+    means = per_language_table(table, study="s", split="dev")
+    assert means.loc[("en-ny", "w0"), "MAP"] == pytest.approx(0.002)
