@@ -92,6 +92,8 @@ def sinkhorn(
     if max_iter < 1 or check_every < 1:
         raise ValueError("max_iter and check_every must be >= 1")
     a32, b32 = a.to(torch.float32), b.to(torch.float32)
+    if not (torch.isfinite(cost).all() and torch.isfinite(a32).all() and torch.isfinite(b32).all()):
+        raise ValueError("cost and marginals must be finite (found NaN or infinity); check the embeddings")
     if (a32 < 0).any() or (b32 < 0).any():
         raise ValueError("marginals must be non-negative")
     if not torch.allclose(a32.sum(-1), b32.sum(-1), rtol=1e-4, atol=1e-6):

@@ -15,11 +15,17 @@ from tqdm.auto import tqdm
 
 from optical.data.bitext import BitextPair
 from optical.encoders import TokenEncoder
-from optical.losses import ot_distillation_loss
+from optical.losses import (
+    contrastive_loss,
+    kl_distillation_loss,
+    ot_distillation_loss,
+    sentence_mse_loss,
+    token_mse_loss,
+)
 
 __all__ = ["TrainConfig", "TrainResult", "load_student_weights", "pick_device", "train"]
 
-OBJECTIVES = ("ot",)
+OBJECTIVES = ("ot", "kl", "mse", "token-mse", "contrastive")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -27,7 +33,7 @@ DEVICES = ("auto", "cpu", "cuda")
 class TrainConfig:
     """Every setting of a training run; stored inside each checkpoint."""
 
-    objective: str = "ot"  # distillation objective: ot
+    objective: str = "ot"  # distillation objective: ot | kl | mse | token-mse | contrastive
     epochs: int = 2  # passes over the training pairs
     batch_size: int = 32  # bitext pairs per optimiser step
     lr: float = 1e-4  # peak AdamW learning rate
@@ -37,6 +43,7 @@ class TrainConfig:
     epsilon: float = 0.02  # ot: Sinkhorn entropic regularisation
     sinkhorn_iters: int = 50  # ot: Sinkhorn iterations per step
     detach_plan: bool = True  # ot: envelope gradient (True) or back-propagate through Sinkhorn
+    temperature: float = 0.05  # kl, contrastive: softmax temperature of the in-batch cosine scores
     seed: int = 0  # seeds data order, dropout and any initialisation
     device: str = "auto"  # auto | cpu | cuda
     amp: bool = True  # bf16 autocast when training on CUDA (ignored on CPU)
@@ -48,8 +55,8 @@ class TrainConfig:
         _check_device(self.device)
         if min(self.epochs, self.batch_size, self.sinkhorn_iters, self.checkpoint_every) < 1:
             raise ValueError("epochs, batch_size, sinkhorn_iters and checkpoint_every must be >= 1")
-        if self.lr <= 0 or self.epsilon <= 0:
-            raise ValueError("lr and epsilon must be > 0")
+        if min(self.lr, self.epsilon, self.temperature) <= 0:
+            raise ValueError("lr, epsilon and temperature must be > 0")
 
 
 @dataclass
@@ -88,9 +95,15 @@ def _batches(num_pairs: int, batch_size: int, seed: int, epoch: int) -> list[lis
 
 def _objective(config: TrainConfig):
     """The loss function of ``config.objective`` with its settings bound (validated by TrainConfig)."""
-    return partial(
-        ot_distillation_loss, epsilon=config.epsilon, max_iter=config.sinkhorn_iters, detach_plan=config.detach_plan
-    )
+    return {
+        "ot": partial(
+            ot_distillation_loss, epsilon=config.epsilon, max_iter=config.sinkhorn_iters, detach_plan=config.detach_plan
+        ),
+        "kl": partial(kl_distillation_loss, temperature=config.temperature),
+        "mse": sentence_mse_loss,
+        "token-mse": token_mse_loss,
+        "contrastive": partial(contrastive_loss, temperature=config.temperature),
+    }[config.objective]
 
 
 def load_student_weights(student: TokenEncoder, checkpoint: str | os.PathLike) -> TokenEncoder:
@@ -140,7 +153,10 @@ def train(
     result, step = TrainResult(), 0
     checkpoint = Path(checkpoint_dir) / "last.pt" if checkpoint_dir else None
     if checkpoint is not None and checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        try:
+            state = torch.load(checkpoint, map_location=device, weights_only=False)
+        except Exception as error:  # a file that is not a checkpoint (saves are atomic, so not ours)
+            raise ValueError(f"{checkpoint} is unreadable ({error}); move it away to start over") from None
         if state["config"] != asdict(config):
             raise ValueError(
                 f"{checkpoint} was written with another configuration; move it away or pick another folder"

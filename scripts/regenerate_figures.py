@@ -9,6 +9,7 @@ parameters and writes under .cache/optical/quick/ only, so figures/ is left alon
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,23 +24,33 @@ QUICK = {"TRAIN_PAIRS": 48, "EPOCHS": 1, "NUM_QUERIES": 30, "SPLIT": "dev"}
 QUICK_PLANS = {"NUM_SHOWN": 1, "NUM_SCORED": 5, "REFERENCE_PAIRS": 300, "SPLIT": "dev"}
 
 
-def run(notebook: str, output: Path, parameters: dict) -> None:
-    """Execute one notebook; a failing cell ends the batch with the notebook's name and the error."""
+def run(notebook: str | Path, output: Path, parameters: dict) -> None:
+    """Execute one notebook (a name in notebooks/ or a path) into ``output``.
+
+    The notebook runs into ``<name>.running.ipynb`` and replaces ``output`` only when every cell
+    succeeded, so a failed run never overwrites a good executed notebook; it is kept as
+    ``<name>.failed.ipynb`` and the batch ends with the notebook's name, the cell and the error.
+    """
+    notebook = NOTEBOOKS / notebook if isinstance(notebook, str) else notebook
     output.parent.mkdir(parents=True, exist_ok=True)
-    print(f"== {notebook} -> {output.relative_to(ROOT)} {parameters}", flush=True)
+    running, failed = output.with_suffix(".running.ipynb"), output.with_suffix(".failed.ipynb")
+    print(f"== {notebook.name} -> {output} {parameters}", flush=True)
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
-            NOTEBOOKS / notebook,
-            output,
+            notebook,
+            running,
             parameters=parameters,
-            cwd=NOTEBOOKS,
+            cwd=notebook.parent,
             kernel_name="python3",
             progress_bar=False,
             log_output=True,  # the notebook's own progress bars (training steps) reach the console
         )
     except papermill.PapermillExecutionError as error:
-        sys.exit(f"{notebook} failed in cell {error.exec_count}: {error.ename}: {error.evalue} (see {output})")
+        os.replace(running, failed)
+        sys.exit(f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {error.evalue} (see {failed})")
+    os.replace(running, output)
+    failed.unlink(missing_ok=True)
     print(f"   done in {time.perf_counter() - start:.0f} s", flush=True)
 
 

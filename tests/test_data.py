@@ -10,6 +10,7 @@ from optical.data import (
     bible_clir_collection,
     bible_splits,
     books,
+    installed_languages,
     load_bible_bitext,
     passages_from_verses,
     read_bitext,
@@ -60,6 +61,15 @@ def test_passages_never_cross_a_chapter(bitext):
 def test_unknown_language_says_what_is_available():
     with pytest.raises(ValueError, match=r"available: \['es', 'ny'\]"):
         load_bible_bitext("xx")
+
+
+def test_missing_debian_data_says_how_to_install_it(monkeypatch, tmp_path):
+    import optical.data.bible as bible
+
+    monkeypatch.setattr(bible, "SWORD_DIR", tmp_path)
+    assert installed_languages() == ["ny"]
+    with pytest.raises(FileNotFoundError, match="apt-get install sword-text-sparv"):
+        load_bible_bitext.__wrapped__("es")  # past the cache, which may hold the installed Spanish Bible
 
 
 def test_spanish_bible_from_debian_sword_module():

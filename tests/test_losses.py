@@ -2,20 +2,10 @@
 
 import torch
 import torch.nn.functional as F
+from synthetic import token_batch
 
 from optical.encoders import TokenBatch
 from optical.losses import cosine_cost, ot_distillation_loss
-
-
-def token_batch(embeddings: torch.Tensor, lengths: list[int], special: bool = True) -> TokenBatch:
-    """Masks for sentences of ``lengths`` real tokens; with ``special`` the first and last are [CLS]/[SEP]."""
-    batch, length, _ = embeddings.shape
-    attention = (torch.arange(length) < torch.tensor(lengths)[:, None]).long()
-    content = attention.clone()
-    if special:
-        content[:, 0] = 0
-        content[torch.arange(batch), torch.tensor(lengths) - 1] = 0
-    return TokenBatch(embeddings, attention, content)
 
 
 def test_cosine_cost_range_and_values():

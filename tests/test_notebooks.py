@@ -1,5 +1,6 @@
 """Every notebook runs under papermill with small parameters, and writes what it promises."""
 
+import importlib.util
 from pathlib import Path
 
 import pandas as pd
@@ -88,3 +89,39 @@ def test_transport_plans_against_eflomal(tmp_path, teacher, bitext):
     results = pd.read_csv(figures / "results.csv")
     assert set(results.measure) == {"link_precision", "link_recall", "link_f1"} and len(results) == 6
     assert results.value.between(0, 1).all()
+
+
+def load_batch_runner():
+    spec = importlib.util.spec_from_file_location(
+        "regenerate_figures", NOTEBOOKS.parent / "scripts/regenerate_figures.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_failed_batch_run_exits_naming_notebook_and_cell_and_keeps_the_good_output(tmp_path):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}
+    )
+    notebook.cells = [
+        nbformat.v4.new_code_cell("FAIL = False", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("if FAIL:\n    raise RuntimeError('the study broke')"),
+    ]
+    source = tmp_path / "study.ipynb"
+    nbformat.write(notebook, source)
+    output = tmp_path / "executed" / "study.ipynb"
+    runner = load_batch_runner()
+
+    runner.run(source, output, {"FAIL": False})
+    good = output.read_bytes()
+    # Cell 3 of the executed notebook, which the message points to: papermill injects the parameters as cell 2.
+    with pytest.raises(SystemExit, match=r"study.ipynb failed in cell 3: RuntimeError: the study broke") as exit_:
+        runner.run(source, output, {"FAIL": True})
+    assert exit_.value.code != 0  # sys.exit with a message exits 1
+    assert output.read_bytes() == good  # the good executed notebook is untouched
+    assert "the study broke" in (tmp_path / "executed" / "study.failed.ipynb").read_text()
+    runner.run(source, output, {"FAIL": False})
+    assert not (tmp_path / "executed" / "study.failed.ipynb").exists()

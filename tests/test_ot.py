@@ -126,6 +126,8 @@ def test_return_log_reports_convergence():
         (lambda c, a, b: (c[0], a, b), r"\(B, n, m\)"),
         (lambda c, a, b: (c, a[:, :-1], b), "marginals must be"),
         (lambda c, a, b: (c, -a, -b), "non-negative"),
+        (lambda c, a, b: (c.index_fill(1, torch.tensor([0]), float("nan")), a, b), "finite"),
+        (lambda c, a, b: (c, a.index_fill(1, torch.tensor([0]), float("inf")), b), "finite"),
     ],
 )
 def test_bad_input_raises(change, message):

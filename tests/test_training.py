@@ -1,14 +1,16 @@
 """Encoders, training and the main job with the real packaged model (marked slow)."""
 
 import copy
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from optical.alignment import soft_alignment
 from optical.encoders import resolve_model_dir
 from optical.losses import ot_distillation_loss
-from optical.train import TrainConfig, train
+from optical.train import OBJECTIVES, TrainConfig, train
 
 pytestmark = pytest.mark.slow
 
@@ -50,26 +52,50 @@ def test_a_short_training_run_lowers_the_ot_loss(teacher, bitext):
     assert after < before - 0.05, (before, after)
 
 
-def test_a_killed_run_resumes_to_the_same_weights(teacher, bitext, tmp_path, monkeypatch):
+@pytest.mark.parametrize("objective", [name for name in OBJECTIVES if name != "ot"])
+def test_every_baseline_objective_trains_the_student(teacher, bitext, objective):
+    student = copy.deepcopy(teacher).requires_grad_(True)
+    config = TrainConfig(objective=objective, epochs=1, batch_size=8, device="cpu", warmup_ratio=0.0)
+    result = train(student, teacher, bitext.pairs[:16], config, progress=False)
+    assert result.steps == 2 and all(np.isfinite(result.losses)) and result.losses[0] > 0
+    moved = (
+        student.transformer.embeddings.word_embeddings.weight - teacher.transformer.embeddings.word_embeddings.weight
+    )
+    assert moved.abs().max() > 0
+
+
+def killed_on_call(number: int, function, *, half_writes: bool = False):
+    """``function``, except that its ``number``-th call is killed: at once, or (``half_writes``, for
+    ``torch.save(state, path)``) after some bytes reached ``path``."""
+    calls = []
+
+    def wrapper(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == number:
+            if half_writes:
+                Path(args[1]).write_bytes(b"PK\x03\x04 half a checkpoint")
+            raise KeyboardInterrupt("killed")
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+@pytest.mark.parametrize("killed_in", ["optimiser step", "checkpoint save"])
+def test_a_killed_run_resumes_to_the_same_weights(teacher, bitext, tmp_path, monkeypatch, killed_in):
     pairs = bitext.pairs[:32]
-    config = TrainConfig(epochs=2, batch_size=8, device="cpu", checkpoint_every=3)  # 8 steps
+    config = TrainConfig(epochs=2, batch_size=8, device="cpu", checkpoint_every=3)  # 8 steps, saves at 3 and 6
     straight = copy.deepcopy(teacher).requires_grad_(True)
     train(straight, teacher, pairs, config, progress=False)
 
-    real_step, calls = torch.optim.AdamW.step, []
-
-    def dies_at_step_six(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 6:
-            raise KeyboardInterrupt("killed")
-        return real_step(self, *args, **kwargs)
-
     interrupted = copy.deepcopy(teacher).requires_grad_(True)
-    monkeypatch.setattr(torch.optim.AdamW, "step", dies_at_step_six)
+    if killed_in == "optimiser step":
+        monkeypatch.setattr(torch.optim.AdamW, "step", killed_on_call(6, torch.optim.AdamW.step))
+    else:  # the second save (step 6) dies half-written
+        monkeypatch.setattr(torch, "save", killed_on_call(2, torch.save, half_writes=True))
     with pytest.raises(KeyboardInterrupt):
         train(interrupted, teacher, pairs, config, checkpoint_dir=tmp_path, progress=False)
     monkeypatch.undo()
-    assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 3
+    assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 3  # the previous checkpoint is intact
 
     resumed = copy.deepcopy(teacher).requires_grad_(True)  # a fresh process would start from scratch weights
     result = train(resumed, teacher, pairs, config, checkpoint_dir=tmp_path, progress=False)
@@ -78,6 +104,12 @@ def test_a_killed_run_resumes_to_the_same_weights(teacher, bitext, tmp_path, mon
         torch.testing.assert_close(actual, expected, msg=name)
     with pytest.raises(ValueError, match="another configuration"):
         train(resumed, teacher, pairs, TrainConfig(epochs=3, batch_size=8, device="cpu"), checkpoint_dir=tmp_path)
+
+
+def test_an_unreadable_checkpoint_is_a_clear_error(teacher, bitext, tmp_path):
+    (tmp_path / "last.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="last.pt is unreadable"):
+        train(copy.deepcopy(teacher), teacher, bitext.pairs[:8], TrainConfig(device="cpu"), checkpoint_dir=tmp_path)
 
 
 def test_soft_alignment_is_a_labelled_plan(teacher):
