@@ -89,6 +89,8 @@ class TokenEncoder(nn.Module):
         self.exclude_special = exclude_special
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
         self.transformer = AutoModel.from_pretrained(self.model_dir, local_files_only=True)
+        if getattr(self.transformer, "pooler", None) is not None:
+            self.transformer.pooler = None  # unused (mean pooling), and parameters without gradient stall DDP
         hidden = self.transformer.config.hidden_size
         self.projection = nn.Linear(hidden, output_dim) if output_dim and output_dim != hidden else None
 

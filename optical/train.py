@@ -14,6 +14,7 @@ import torch
 from tqdm.auto import tqdm
 
 from optical.data.bitext import BitextPair
+from optical.distributed import gather, mean_over_ranks, rank_and_world, shard
 from optical.encoders import TokenEncoder
 from optical.losses import (
     contrastive_loss,
@@ -132,15 +133,31 @@ def train(
 
     The teacher stays frozen in eval mode. With ``checkpoint_dir``, ``last.pt`` is written every
     ``config.checkpoint_every`` steps and at the end, and a run that finds one resumes from it.
+
+    Inside a process group (``torchrun``, see :mod:`optical.distributed`) the student is wrapped in
+    DistributedDataParallel and each of the W ranks encodes every W-th pair of each global batch of
+    ``config.batch_size``; its loss is weighted by its share so the averaged gradient is the
+    single-process gradient of the global batch (for ``kl`` and ``contrastive`` the in-batch
+    documents are the rank's own share). Rank 0 writes the checkpoints.
     """
     if not pairs:
         raise ValueError("no training pairs")
+    rank, world = rank_and_world()
+    if 0 < len(pairs) % config.batch_size < world or config.batch_size < world:
+        raise ValueError(f"every batch needs at least one pair per process ({world}); change the pairs or batch size")
     loss_fn = _objective(config)
     device = pick_device(config.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", torch.cuda.current_device())  # the GPU init_from_environment chose
     use_amp = config.amp and device.type == "cuda"
-    _seed_everything(config.seed)
+    _seed_everything(config.seed + rank)  # dropout differs across ranks; the data order does not
     student.to(device).train()
     teacher.to(device).eval().requires_grad_(False)
+    model = student
+    if world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(
+            student, device_ids=[device] if device.type == "cuda" else None
+        )
 
     steps_per_epoch = -(-len(pairs) // config.batch_size)
     total_steps = steps_per_epoch * config.epochs
@@ -161,20 +178,25 @@ def train(
             raise ValueError(
                 f"{checkpoint} was written with another configuration; move it away or pick another folder"
             )
+        if len(state["rng"]) != world:
+            raise ValueError(f"{checkpoint} was written by {len(state['rng'])} processes; resume with as many")
         student.load_state_dict(state["student"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng"])
+        torch.set_rng_state(state["rng"][rank].cpu())
         result.losses, step = state["losses"], state["step"]
 
     def save() -> None:
-        if checkpoint is not None:
+        if checkpoint is None:
+            return
+        rng_states = gather(torch.get_rng_state())  # every rank takes part; rank 0 writes
+        if rank == 0:
             checkpoint.parent.mkdir(parents=True, exist_ok=True)
             state = {
                 "student": student.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
-                "rng": torch.get_rng_state(),
+                "rng": rng_states,
                 "losses": result.losses,
                 "step": step,
                 "config": asdict(config),
@@ -182,16 +204,19 @@ def train(
             _save_atomically(state, checkpoint)
 
     start = time.perf_counter()
-    bar = tqdm(total=total_steps, initial=step, desc=f"train {config.objective}", disable=not progress, unit="step")
+    show = progress and rank == 0
+    bar = tqdm(total=total_steps, initial=step, desc=f"train {config.objective}", disable=not show, unit="step")
     for epoch in range(step // steps_per_epoch, config.epochs):
         for batch in _batches(len(pairs), config.batch_size, config.seed, epoch)[step % steps_per_epoch :]:
-            english = [pairs[i].english for i in batch]
-            foreign = [pairs[i].foreign for i in batch]
+            local = shard(batch, rank, world)
+            english = [pairs[i].english for i in local]
+            foreign = [pairs[i].foreign for i in local]
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 with torch.no_grad():
-                    teacher_tokens = teacher.encode(english)  # (B, n, d)
-                student_tokens = student.encode(foreign)  # (B, m, d)
-                loss = loss_fn(teacher_tokens, student_tokens).loss
+                    teacher_tokens = teacher.encode(english)  # (b, n, d)
+                student_tokens = model(student.tokenize(foreign))  # (b, m, d)
+                # weight world * b / B: DDP's mean over ranks then equals the mean over the global batch
+                loss = loss_fn(teacher_tokens, student_tokens).loss * (world * len(local) / len(batch))
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss is {loss.item()} at step {step}; lower the learning rate")
             optimizer.zero_grad(set_to_none=True)
@@ -201,7 +226,7 @@ def train(
             optimizer.step()
             scheduler.step()
             step += 1
-            result.losses.append(loss.item())
+            result.losses.append(mean_over_ranks(loss).item())
             bar.update(1)
             bar.set_postfix(loss=f"{result.losses[-1]:.4f}")
             if step % config.checkpoint_every == 0:
