@@ -1,4 +1,8 @@
-"""``python -m optical``: the main job on the embedded default (see ``python -m optical --help``)."""
+"""``python -m optical``: the main job on the embedded default (see ``python -m optical --help``).
+
+Under ``torchrun --nproc_per_node N -m optical ...`` the N processes train together
+(DistributedDataParallel) and rank 0 evaluates and writes the results.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import time
 
 import torch
 
+from optical.distributed import init_from_environment
 from optical.experiment import MainConfig, run_main
 from optical.train import TrainConfig
 
@@ -38,7 +43,10 @@ def main(argv: list[str] | None = None) -> None:
     train_config = TrainConfig(**{name: args.pop(name) for name in train_names})
     config = MainConfig(**args, train=train_config)
     start = time.perf_counter()
+    rank, _ = init_from_environment()
     rows = run_main(config)
+    if rank != 0:
+        return
     table = rows.pivot(index="objective", columns="measure", values="value")
     print(table.round(4).to_string())
     print(f"main job done in {time.perf_counter() - start:.0f} s; results appended to {config.out_dir}/results.csv")

@@ -21,10 +21,11 @@ from optical.data import (
     read_bitext,
     sample_pairs,
 )
+from optical.distributed import is_main_process
 from optical.encoders import DEFAULT_MODEL, TokenEncoder
 from optical.metrics import DEFAULT_MEASURES, evaluate, write_run
 from optical.plots import plot_training_loss, plot_transport_plan
-from optical.results import append_results
+from optical.results import RESULT_COLUMNS, append_results
 from optical.retrieval import dense_search, encode_documents
 from optical.train import TrainConfig, pick_device, train
 
@@ -129,6 +130,11 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
 
     clock = time.perf_counter()
     teacher = TokenEncoder(config.teacher, max_length=config.max_length).to(device)
+    student = TokenEncoder(config.student, max_length=config.max_length, output_dim=teacher.dim).to(device)
+    checkpoint_dir = work_dir / "checkpoints" / f"main-{pair_name}-{_config_tag(config)}"
+    if not is_main_process():  # the other torchrun workers only train their share of each batch
+        train(student, teacher, train_pairs, config.train, checkpoint_dir=checkpoint_dir, progress=False)
+        return pd.DataFrame(columns=list(RESULT_COLUMNS))
     documents = encode_documents(teacher, collection.documents, cache_dir=work_dir / "embeddings")
     timings["encode documents"] = time.perf_counter() - clock
 
@@ -137,12 +143,10 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     write_run(run, work_dir / "runs" / f"{collection.name}.zero-shot.trec", tag="zero-shot")
     timings["evaluate zero-shot"] = time.perf_counter() - clock
 
-    student = TokenEncoder(config.student, max_length=config.max_length, output_dim=teacher.dim).to(device)
     example = _readable_pair(held_out)
     before = soft_alignment(teacher, student, example.english, example.foreign, epsilon=config.train.epsilon)
 
     clock = time.perf_counter()
-    checkpoint_dir = work_dir / "checkpoints" / f"main-{pair_name}-{_config_tag(config)}"
     trained = train(student, teacher, train_pairs, config.train, checkpoint_dir=checkpoint_dir, progress=progress)
     timings["train"] = time.perf_counter() - clock
 
