@@ -1,0 +1,98 @@
+"""optical.ot.sinkhorn against POT on the same problems: per-pair ``ot.sinkhorn`` and batched ``ot.batch``.
+
+Same costs (cosine costs of random 384-d token vectors), uniform marginals, epsilon and number of
+iterations (no early stop) for every solver; the plans are compared in the same run. Headline:
+B = 64 plans of 32 x 32. ``python benchmarks/sinkhorn.py [--quick] [--device cuda]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import ot as pot
+import ot.batch
+import pandas as pd
+import torch
+
+from benchmarks.machine import RESULTS, median_seconds, write_results
+from optical.losses import cosine_cost
+from optical.ot import sinkhorn, uniform_marginals
+
+EPSILON, ITERATIONS = 0.05, 100
+
+
+def problem(batch: int, length: int, device: str, seed: int = 0):
+    """Cosine costs (B, n, n) of random unit token vectors and uniform marginals (B, n)."""
+    generator = torch.Generator().manual_seed(seed)
+    teacher = torch.randn(batch, length, 384, generator=generator)
+    student = torch.randn(batch, length, 384, generator=generator)
+    cost = cosine_cost(teacher, student).to(device)
+    marginals = uniform_marginals(torch.ones(batch, length, device=device))
+    return cost, marginals
+
+
+def ours(cost, marginals):
+    return sinkhorn(cost, marginals, marginals, epsilon=EPSILON, max_iter=ITERATIONS, tol=0)
+
+
+def pot_batched(cost, marginals):
+    return ot.batch.bregman_log_projection_batch(-cost / EPSILON, marginals, marginals, max_iter=ITERATIONS, tol=0)["T"]
+
+
+def pot_per_pair(cost, marginals):
+    """POT's reference solver, one pair at a time in float64 numpy, as most code calls it."""
+    cost64, weights = cost.double().cpu().numpy(), marginals.double().cpu().numpy()
+    return np.stack(
+        [
+            pot.sinkhorn(w, w, c, reg=EPSILON, method="sinkhorn_log", numItermax=ITERATIONS, stopThr=0)
+            for c, w in zip(cost64, weights, strict=True)
+        ]
+    )
+
+
+def measure(batch: int, length: int, device: str, per_pair: bool, repeats: int) -> dict:
+    cost, marginals = problem(batch, length, device)
+    sync = device == "cuda"
+    row = {"device": device, "batch": batch, "length": length}
+    row["ours_ms"] = 1e3 * median_seconds(lambda: ours(cost, marginals), repeats, sync=sync)
+    row["pot_batch_ms"] = 1e3 * median_seconds(lambda: pot_batched(cost, marginals), repeats, sync=sync)
+    plan = ours(cost, marginals)
+    row["max_diff_pot_batch"] = float((plan - pot_batched(cost, marginals)).abs().max())
+    if per_pair:
+        row["pot_per_pair_ms"] = 1e3 * median_seconds(lambda: pot_per_pair(cost, marginals), max(1, repeats // 5))
+        row["max_diff_pot_per_pair"] = float(np.abs(plan.double().cpu().numpy() - pot_per_pair(cost, marginals)).max())
+        row["speedup_vs_pot_per_pair"] = row["pot_per_pair_ms"] / row["ours_ms"]
+    row["speedup_vs_pot_batch"] = row["pot_batch_ms"] / row["ours_ms"]
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="two small shapes, a few repeats (the test uses it)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--out-dir", default=str(RESULTS), help="where the results go")
+    args = parser.parse_args()
+    if args.quick:
+        shapes, repeats = [(8, 16, True), (64, 32, True)], 3
+    else:
+        headline = [(64, 32, True)]
+        batches = [(batch, 32, batch <= 128) for batch in (8, 16, 32, 128, 256, 1024)]
+        lengths = [(64, length, True) for length in (8, 16, 64, 128, 256)]
+        shapes, repeats = headline + batches + lengths, 20
+    rows = [measure(batch, length, args.device, per_pair, repeats) for batch, length, per_pair in shapes]
+    table = pd.DataFrame(rows)
+    print(table.round(4).to_string(index=False))
+    name = f"sinkhorn_{args.device}" + ("_quick" if args.quick else "")
+    title = (
+        f"# Sinkhorn: optical.ot.sinkhorn vs POT {pot.__version__} ({args.device})\n\n"
+        f"epsilon {EPSILON}, {ITERATIONS} iterations, no early stop, float32 (POT per-pair in float64 numpy); "
+        "times are medians; max_diff is the largest absolute difference between the plans.\n\n"
+    )
+    results = {"epsilon": EPSILON, "iterations": ITERATIONS, "rows": rows}
+    write_results(name, results, title + table.to_markdown(index=False, floatfmt=".4g"), out_dir=Path(args.out_dir))
+
+
+if __name__ == "__main__":
+    main()
