@@ -1,0 +1,62 @@
+"""A word lexicon induced from bitext, and what it makes: code-switched and word-by-word translated text.
+
+The lexicon maps a foreign word to the English word eflomal links it to most often in the
+training bitext (a statistical bilingual dictionary: the offline stand-in for a dictionary or an
+MT system). Words are those of the encoders' pre-tokeniser (lower-cased for the packaged model).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from optical.data.bitext import BitextPair
+from optical.word_alignment import eflomal_links, pretokenize
+
+Lexicon = dict[str, str]  # foreign word -> English word
+
+
+def induce_lexicon(pairs: list[BitextPair], tokenizer, *, min_count: int = 3, cache: Path | None = None) -> Lexicon:
+    """Foreign word -> its most frequently linked English word, over ``pairs`` (eflomal, intersected links).
+
+    A word needs ``min_count`` links to its best translation. eflomal takes no seed, so a lexicon is
+    computed once and kept in ``cache`` (JSON) when one is given.
+    """
+    if cache is not None and cache.exists():
+        return json.loads(cache.read_text(encoding="utf-8"))
+    english = [pretokenize(tokenizer, pair.english) for pair in pairs]
+    foreign = [pretokenize(tokenizer, pair.foreign) for pair in pairs]
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for links, english_words, foreign_words in zip(eflomal_links(english, foreign), english, foreign, strict=True):
+        for i, j in links:
+            counts[foreign_words[j]][english_words[i]] += 1
+    lexicon = {}
+    for word, translations in counts.items():
+        best, count = translations.most_common(1)[0]
+        if count >= min_count and best.isalpha():
+            lexicon[word] = best
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(lexicon, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    return lexicon
+
+
+def translate_words(text: str, lexicon: Lexicon, tokenizer) -> str:
+    """Word-by-word translation: every word the lexicon knows becomes English, the rest (names) stays."""
+    return " ".join(lexicon.get(word, word) for word in pretokenize(tokenizer, text))
+
+
+def code_switch(text: str, lexicon: Lexicon, tokenizer, *, rate: float, seed: int) -> str:
+    """Switch ``rate`` of the words (rounded; only words the lexicon knows can switch) to English.
+
+    The words to switch are drawn with ``seed``; ``rate`` 0 returns the pre-tokenised text unchanged.
+    """
+    if not 0 <= rate <= 1:
+        raise ValueError(f"rate must be in [0, 1], got {rate}")
+    words = pretokenize(tokenizer, text)
+    switchable = [k for k, word in enumerate(words) if word in lexicon]
+    count = min(len(switchable), round(rate * len(words)))
+    chosen = set(random.Random(seed).sample(switchable, count))
+    return " ".join(lexicon[word] if k in chosen else word for k, word in enumerate(words))

@@ -1,0 +1,58 @@
+"""Continued pre-training of the student on monolingual foreign text (masked language modelling).
+
+The offline stand-in for adapting the encoder on mC4/OSCAR before distillation: the student's
+transformer gets a masked-LM head (from the model folder, or freshly initialised when the folder
+has none, as for the packaged sentence-transformers model), trains on foreign sentences, and keeps
+the adapted transformer weights.
+"""
+
+from __future__ import annotations
+
+import random
+
+import torch
+from tqdm.auto import tqdm
+
+from optical.encoders import TokenEncoder
+
+
+def mlm_pretrain(
+    student: TokenEncoder,
+    texts: list[str],
+    *,
+    steps: int,
+    batch_size: int = 32,
+    lr: float = 1e-4,
+    mask_probability: float = 0.15,
+    seed: int = 0,
+    progress: bool = True,
+) -> list[float]:
+    """``steps`` AdamW steps of masked-LM on batches of ``texts`` drawn with ``seed``; returns the losses.
+
+    BERT masking: ``mask_probability`` of the tokens are predicted, 80% of them shown as [MASK],
+    10% as a random token, 10% unchanged. Updates ``student.transformer`` in place.
+    """
+    from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
+
+    if not texts or steps < 1:
+        raise ValueError("masked-LM pre-training needs texts and at least one step")
+    torch.manual_seed(seed)
+    device = student.device
+    masked_lm = AutoModelForMaskedLM.from_pretrained(student.model_dir, local_files_only=True).to(device)
+    masked_lm.base_model.load_state_dict(student.transformer.state_dict())
+    masked_lm.train()
+    collator = DataCollatorForLanguageModeling(student.tokenizer, mlm_probability=mask_probability, return_tensors="pt")
+    optimizer = torch.optim.AdamW(masked_lm.parameters(), lr=lr, weight_decay=0.01, fused=True)
+    draw, losses = random.Random(seed), []
+    for _ in tqdm(range(steps), desc="masked-LM", disable=not progress, unit="step"):
+        batch = draw.sample(texts, min(batch_size, len(texts)))
+        encoded = student.tokenizer(batch, truncation=True, max_length=student.max_length)
+        inputs = collator([{"input_ids": ids} for ids in encoded["input_ids"]])
+        loss = masked_lm(**{key: value.to(device) for key, value in inputs.items()}).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(masked_lm.parameters(), 1.0)
+        optimizer.step()
+        losses.append(loss.item())
+    student.transformer.load_state_dict(masked_lm.base_model.state_dict())
+    return losses

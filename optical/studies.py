@@ -1,0 +1,274 @@
+"""The research-question harness: one trained student per run, scored every way the questions need.
+
+A :class:`StudyRun` names what is trained (language, objective, bitext size, epochs, seed,
+code-switched augmentation, masked-LM pre-training); :func:`score_run` trains it under
+:class:`StudySettings` (same data, splits and budget for every objective) and scores it on
+
+- CLIR: the embedded collection's foreign queries against English passages, per query;
+- code-switched queries: the same queries with a share of their words switched to English;
+- bitext retrieval: each held-out foreign sentence must find its English translation among all.
+
+Scores are cached as JSON under ``work_dir/studies`` by the run and the settings, so a notebook
+that is rerun or interrupted only trains what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from optical.codeswitch import Lexicon, code_switch, induce_lexicon, translate_words
+from optical.data import BitextPair, bible_clir_collection, bible_splits, load_bible_bitext, sample_pairs
+from optical.encoders import DEFAULT_MODEL, TokenEncoder
+from optical.metrics import DEFAULT_MEASURES, evaluate
+from optical.retrieval import dense_search, encode_documents
+from optical.stats import paired_randomization_test
+from optical.train import TrainConfig, train
+
+UNTRAINED = ("zero-shot", "dictionary-translate")  # the teacher itself, on the queries as given or translated
+
+
+@dataclass(frozen=True)
+class StudyRun:
+    """One student: what it is trained on and how."""
+
+    language: str = "ny"
+    objective: str = "ot"  # ot | kl | mse | token-mse | contrastive | zero-shot | dictionary-translate
+    train_pairs: int = 2000  # training-book pairs drawn with the seed
+    epochs: int = 1
+    seed: int = 0
+    augment_rate: float = 0.0  # > 0: add a code-switched copy of every pair with this share of words in English
+    pretrain_steps: int = 0  # > 0: masked-LM steps on the foreign side of the training books first
+
+    @property
+    def label(self) -> str:
+        """The objective as tables show it: ``ot``, ``ot+cs0.3`` (augmented), ``mlm+ot`` (pre-trained)."""
+        label = ("mlm+" if self.pretrain_steps else "") + self.objective
+        return label + (f"+cs{self.augment_rate:g}" if self.augment_rate else "")
+
+
+@dataclass
+class StudySettings:
+    """What every run of a study shares: evaluation, lexicon and the training recipe."""
+
+    split: str = "test"  # dev (Gospels) to choose settings, test (Acts-Revelation) to report
+    num_queries: int = 500
+    switch_rates: tuple[float, ...] = (0.1, 0.25, 0.5)  # code-switched query sets besides the clean one
+    bitext_pairs: int = 1000  # held-out pairs for bitext retrieval
+    lexicon_pairs: int = 8000  # training pairs the eflomal lexicon is induced from
+    max_length: int = 64
+    teacher: str = DEFAULT_MODEL
+    student: str = DEFAULT_MODEL
+    train: TrainConfig = field(default_factory=TrainConfig)  # objective, epochs and seed come from the run
+    work_dir: str = ".cache/optical"
+    keep_checkpoints: bool = False  # a checkpoint holds the Adam state (~270 MB); scores are what the studies need
+
+    def key(self, run: StudyRun) -> str:
+        settings = {k: v for k, v in asdict(self).items() if k not in ("work_dir", "keep_checkpoints")}
+        text = json.dumps({"run": asdict(run), "settings": settings}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class _Shared:
+    """What all runs of a language reuse: teacher, collection, document embeddings, lexicon, held-out pairs."""
+
+    def __init__(self, settings: StudySettings, language: str) -> None:
+        work_dir = Path(settings.work_dir)
+        bitext = load_bible_bitext(language)
+        splits = bible_splits()
+        self.training = bitext.select(splits["train"])
+        held_out = bitext.select(splits[settings.split])
+        self.collection = bible_clir_collection(
+            held_out, name=f"bible-en-{language}-{settings.split}", num_queries=settings.num_queries
+        )
+        self.bitext_pairs = sample_pairs(held_out, settings.bitext_pairs, seed=1)
+        self.teacher = TokenEncoder(settings.teacher, max_length=settings.max_length).eval().requires_grad_(False)
+        self.documents = encode_documents(self.teacher, self.collection.documents, cache_dir=work_dir / "embeddings")
+        lexicon_source = sample_pairs(self.training, settings.lexicon_pairs, seed=0)
+        cache = work_dir / "lexicons" / f"en-{language}-{settings.lexicon_pairs}.json"
+        self.lexicon: Lexicon = induce_lexicon(lexicon_source, self.teacher.tokenizer, cache=cache)
+
+
+_SHARED: dict[tuple[str, str], _Shared] = {}
+
+
+def _shared(settings: StudySettings, language: str) -> _Shared:
+    key = (json.dumps(asdict(settings), sort_keys=True, default=str), language)
+    if key not in _SHARED:
+        _SHARED[key] = _Shared(settings, language)
+    return _SHARED[key]
+
+
+def _switched(queries: dict[str, str], shared: _Shared, rate: float) -> dict[str, str]:
+    """The queries with ``rate`` of their words switched to English, each drawn by its own id."""
+    tokenizer = shared.teacher.tokenizer
+    return {
+        qid: code_switch(text, shared.lexicon, tokenizer, rate=rate, seed=zlib.crc32(qid.encode()))
+        for qid, text in queries.items()
+    }
+
+
+def _train_student(run: StudyRun, settings: StudySettings, shared: _Shared, progress: bool) -> TokenEncoder:
+    from optical.pretrain import mlm_pretrain
+
+    torch.manual_seed(run.seed)
+    student = TokenEncoder(settings.student, max_length=settings.max_length, output_dim=shared.teacher.dim)
+    pairs = sample_pairs(shared.training, run.train_pairs, run.seed)
+    if run.pretrain_steps:
+        foreign = [pair.foreign for pair in shared.training]
+        mlm_pretrain(student, foreign, steps=run.pretrain_steps, lr=settings.train.lr, seed=run.seed, progress=progress)
+    if run.augment_rate:
+        tokenizer = shared.teacher.tokenizer
+        pairs = pairs + [
+            BitextPair(
+                f"{p.pair_id}+cs",
+                p.english,
+                code_switch(p.foreign, shared.lexicon, tokenizer, rate=run.augment_rate, seed=run.seed + k),
+                p.group,
+            )
+            for k, p in enumerate(pairs)
+        ]
+    config = TrainConfig(
+        **{**asdict(settings.train), "objective": run.objective, "epochs": run.epochs, "seed": run.seed}
+    )
+    checkpoint_dir = Path(settings.work_dir) / "checkpoints" / f"study-{settings.key(run)}"
+    train(student, shared.teacher, pairs, config, checkpoint_dir=checkpoint_dir, progress=progress)
+    if not settings.keep_checkpoints:
+        (checkpoint_dir / "last.pt").unlink(missing_ok=True)
+    return student.eval()
+
+
+def _bitext_recall(student: TokenEncoder, shared: _Shared, translate) -> dict[str, float]:
+    """Recall@1 and @10 of each held-out foreign sentence finding its own English translation among all."""
+    foreign = student.embed([translate(pair.foreign) for pair in shared.bitext_pairs])  # (N, d)
+    english = shared.teacher.embed([pair.english for pair in shared.bitext_pairs])  # (N, d)
+    scores = foreign @ english.T  # (N, N)
+    rank_of_own = (scores > scores.diagonal()[:, None]).sum(1)  # how many English sentences beat the translation
+    return {"R@1": float((rank_of_own < 1).float().mean()), "R@10": float((rank_of_own < 10).float().mean())}
+
+
+def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) -> dict:
+    """Train (unless untrained) and score one run; cached by run and settings.
+
+    Returns {"clir": {measure: {qid: value}}, "switched": {rate: {measure: mean}}, "bitext": {R@k: value}}.
+    """
+    cache = Path(settings.work_dir) / "studies" / f"{settings.key(run)}.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    shared = _shared(settings, run.language)
+    if run.objective in UNTRAINED:
+        student = shared.teacher
+    else:
+        student = _train_student(run, settings, shared, progress)
+    tokenizer = shared.teacher.tokenizer
+
+    def translate(text: str) -> str:
+        return translate_words(text, shared.lexicon, tokenizer) if run.objective == "dictionary-translate" else text
+
+    def clir(queries: dict[str, str]) -> dict[str, dict[str, float]]:
+        ids = list(queries)
+        embeddings = student.embed([translate(queries[qid]) for qid in ids])
+        ranking = dense_search(embeddings, shared.documents, ids, list(shared.collection.documents))
+        return evaluate(shared.collection.qrels, ranking, DEFAULT_MEASURES, per_query=True)[1]
+
+    queries = shared.collection.queries
+    scores = {
+        "clir": clir(queries),
+        "switched": {
+            str(rate): {
+                name: float(np.mean(list(values.values())))
+                for name, values in clir(_switched(queries, shared, rate)).items()
+            }
+            for rate in settings.switch_rates
+        },
+        "bitext": _bitext_recall(student, shared, translate),
+    }
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_suffix(".partial")
+    partial.write_text(json.dumps(scores))
+    partial.replace(cache)
+    return scores
+
+
+def run_study(runs: list[StudyRun], settings: StudySettings, *, progress: bool = True) -> pd.DataFrame:
+    """Score every run; long form: the run's fields, ``label``, ``query_set``, ``measure``, ``value``.
+
+    query_set: ``clean`` (CLIR), ``switch=<rate>`` (code-switched CLIR), ``bitext`` (recall).
+    """
+    rows = []
+    for run in runs:
+        scores = score_run(run, settings, progress=progress)
+        base = {**asdict(run), "label": run.label}
+        for measure, values in scores["clir"].items():
+            rows.append(
+                {**base, "query_set": "clean", "measure": measure, "value": float(np.mean(list(values.values())))}
+            )
+        for rate, means in scores["switched"].items():
+            rows += [{**base, "query_set": f"switch={rate}", "measure": m, "value": v} for m, v in means.items()]
+        rows += [{**base, "query_set": "bitext", "measure": m, "value": v} for m, v in scores["bitext"].items()]
+    return pd.DataFrame(rows)
+
+
+def seed_summary(scores: pd.DataFrame, by: tuple[str, ...] = ("language", "label", "train_pairs")) -> pd.DataFrame:
+    """Mean, standard deviation (ddof 1) and number of seeds of every measure and query set."""
+    keys = [*by, "query_set", "measure"]
+    return scores.groupby(keys, sort=False)["value"].agg(mean="mean", std="std", seeds="count").reset_index()
+
+
+def significance(
+    runs: list[StudyRun], settings: StudySettings, *, reference: str = "ot", measure: str = "MAP"
+) -> pd.DataFrame:
+    """Paired randomisation test over queries: ``reference`` against every other label.
+
+    Each label's per-query ``measure`` is averaged over its seeds first; rows give both means, the
+    difference and the two-sided p-value.
+    """
+    per_label: dict[str, list[pd.Series]] = {}
+    for run in runs:
+        values = pd.Series(score_run(run, settings, progress=False)["clir"][measure])
+        per_label.setdefault(run.label, []).append(values)
+    means = {label: pd.concat(series, axis=1).mean(axis=1) for label, series in per_label.items()}
+    if reference not in means:
+        raise ValueError(f"no run labelled {reference!r}; labels: {sorted(means)}")
+    rows = []
+    for label, values in means.items():
+        if label == reference:
+            continue
+        ref, other = means[reference].align(values, join="inner")
+        rows.append(
+            {
+                "reference": reference,
+                "baseline": label,
+                f"{measure} reference": ref.mean(),
+                f"{measure} baseline": other.mean(),
+                "difference": ref.mean() - other.mean(),
+                "p-value": paired_randomization_test(ref.to_numpy(), other.to_numpy()),
+                "queries": len(ref),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def to_results_rows(scores: pd.DataFrame, study: str, split: str) -> pd.DataFrame:
+    """The study's rows in ``results.csv`` form: the label as objective, the query set in the measure name."""
+    measure = scores.measure.where(scores.query_set == "clean", scores.query_set + ":" + scores.measure)
+    return pd.DataFrame(
+        {
+            "study": study,
+            "language": "en-" + scores.language,
+            "objective": scores.label,
+            "train_pairs": scores.train_pairs.where(~scores.objective.isin(UNTRAINED), 0),
+            "epochs": scores.epochs.where(~scores.objective.isin(UNTRAINED), 0),
+            "seed": scores.seed,
+            "split": split,
+            "measure": measure,
+            "value": scores.value,
+        }
+    )
