@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 MAIN_ARGS ?=
 
-.PHONY: install main test figures figures-quick kernel lab lint clean
+.PHONY: install main test figures figures-quick benchmarks kernel lab lint clean
 
 $(VENV)/.installed: pyproject.toml
 	bash scripts/install-debian-data.sh
@@ -29,6 +29,14 @@ figures: install
 figures-quick: install
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) scripts/regenerate_figures.py --quick
 
+# Timings for benchmarks/results/ (about 15 min on 2 CPU cores); BENCH_DEVICE=cuda on a GPU machine.
+BENCH_DEVICE ?= cpu
+benchmarks: install
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m benchmarks.sinkhorn --device $(BENCH_DEVICE)
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m benchmarks.training_step --device $(BENCH_DEVICE)
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m benchmarks.retrieval --device $(BENCH_DEVICE)
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m benchmarks.scaling --device $(BENCH_DEVICE)
+
 kernel: install
 	$(PY) -m ipykernel install --user --name optical-lab --display-name "Python (OPTICAL-lab)"
 
@@ -37,7 +45,7 @@ lab: kernel
 	HF_HUB_OFFLINE=1 $(VENV)/bin/jupyter lab notebooks/
 
 lint: install
-	$(VENV)/bin/ruff check optical tests
+	$(VENV)/bin/ruff check optical tests benchmarks scripts
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache
