@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 MAIN_ARGS ?=
 
-.PHONY: install main test figures figures-quick benchmarks kernel lab lint clean
+.PHONY: install main test figures studies figures-quick benchmarks kernel lab lint clean
 
 $(VENV)/.installed: pyproject.toml
 	bash scripts/install-debian-data.sh
@@ -25,6 +25,9 @@ test: install
 
 figures: install
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) scripts/regenerate_figures.py
+
+studies: install
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) scripts/regenerate_figures.py --only studies
 
 figures-quick: install
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) scripts/regenerate_figures.py --quick

@@ -74,3 +74,51 @@ def plot_per_language(table: pd.DataFrame) -> Figure:
         ax.set_xlabel("")
     fig.tight_layout()
     return fig
+
+
+def plot_seed_bars(
+    summary: pd.DataFrame, measures: Sequence[str], *, query_set: str = "clean", title: str = ""
+) -> Figure:
+    """One panel per measure, one bar per label: mean over seeds with a standard-deviation whisker.
+
+    summary: rows of :func:`optical.studies.seed_summary` (label, query_set, measure, mean, std).
+    """
+    rows = summary[summary.query_set == query_set]
+    fig, axes = plt.subplots(1, len(measures), figsize=(3.4 * len(measures), 3.6), squeeze=False)
+    for ax, measure in zip(axes[0], measures, strict=True):
+        part = rows[rows.measure == measure]
+        ax.bar(part.label, part["mean"], yerr=part["std"].fillna(0), capsize=3, color="tab:blue", alpha=0.8)
+        ax.set_title(measure)
+        ax.tick_params(axis="x", rotation=60, labelsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_seed_curves(
+    summary: pd.DataFrame,
+    x: str,
+    measures: Sequence[str],
+    *,
+    query_set: str = "clean",
+    title: str = "",
+    log_x: bool = True,
+) -> Figure:
+    """One panel per measure: mean over seeds against ``x`` (a summary column), one line per label, ±1 std band."""
+    rows = summary[summary.query_set == query_set]
+    fig, axes = plt.subplots(1, len(measures), figsize=(4.2 * len(measures), 3.6), squeeze=False)
+    for ax, measure in zip(axes[0], measures, strict=True):
+        for label, part in rows[rows.measure == measure].groupby("label", sort=False):
+            part = part.sort_values(x)
+            ax.plot(part[x], part["mean"], "o-", label=label)
+            ax.fill_between(
+                part[x], part["mean"] - part["std"].fillna(0), part["mean"] + part["std"].fillna(0), alpha=0.15
+            )
+        if log_x:
+            ax.set_xscale("log", base=2)
+        ax.set_xlabel(x.replace("_", " "))
+        ax.set_title(measure)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

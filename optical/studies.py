@@ -76,6 +76,28 @@ class StudySettings:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def grid(
+    languages: list[str],
+    objectives: list[str],
+    seeds: list[int],
+    train_pairs: list[int],
+    **fields,
+) -> list[StudyRun]:
+    """Every combination as a :class:`StudyRun` (``fields``: epochs, augment_rate, pretrain_steps).
+
+    The untrained baselines (zero-shot, dictionary-translate) are deterministic: one run each per
+    language, with no pairs, epochs or augmentation.
+    """
+    runs = []
+    for language in languages:
+        for objective in objectives:
+            if objective in UNTRAINED:
+                runs.append(StudyRun(language, objective, train_pairs=0, epochs=0))
+                continue
+            runs += [StudyRun(language, objective, n, seed=seed, **fields) for n in train_pairs for seed in seeds]
+    return runs
+
+
 class _Shared:
     """What all runs of a language reuse: teacher, collection, document embeddings, lexicon, held-out pairs."""
 
@@ -272,3 +294,24 @@ def to_results_rows(scores: pd.DataFrame, study: str, split: str) -> pd.DataFram
             "value": scores.value,
         }
     )
+
+
+def mean_std_table(
+    summary: pd.DataFrame, measures: tuple[str, ...], *, query_set: str = "clean", index: str = "label"
+) -> pd.DataFrame:
+    """``index`` x measure cells written ``mean ± std (n)`` for the notebooks' tables."""
+    rows = summary[(summary.query_set == query_set) & summary.measure.isin(measures)]
+    cells = rows.assign(
+        cell=[
+            f"{m:.4f} ± {s:.4f} ({n})" if n > 1 else f"{m:.4f} (1)"
+            for m, s, n in zip(rows["mean"], rows["std"], rows.seeds, strict=True)
+        ]
+    )
+    return cells.pivot(index=index, columns="measure", values="cell").loc[rows[index].unique(), list(measures)]
+
+
+def by_switch_rate(summary: pd.DataFrame) -> pd.DataFrame:
+    """The CLIR rows of a summary with a ``rate`` column: 0 for the clean queries, r for ``switch=r``."""
+    rows = summary[(summary.query_set == "clean") | summary.query_set.str.startswith("switch=")]
+    rate = rows.query_set.str.removeprefix("switch=").replace("clean", "0").astype(float)
+    return rows.assign(rate=rate, query_set="clean")

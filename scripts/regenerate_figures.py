@@ -1,8 +1,9 @@
 """Run every notebook with papermill and regenerate figures/ (``make figures``; ``--quick`` for a check).
 
 Full mode trains and evaluates every installed language at the notebooks' own parameters, draws
-its transport plans beside eflomal word links, tabulates all languages, writes
-into figures/ and keeps the executed notebooks in figures/executed/. Quick mode uses tiny
+its transport plans beside eflomal word links, tabulates all languages, then answers the five
+research questions (``--only main`` or ``--only studies`` for one half); it writes into figures/
+and keeps the executed notebooks in figures/executed/. Quick mode uses tiny
 parameters and writes under .cache/optical/quick/ only, so figures/ is left alone.
 """
 
@@ -22,6 +23,23 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 QUICK = {"TRAIN_PAIRS": 48, "EPOCHS": 1, "NUM_QUERIES": 30, "SPLIT": "dev"}
 QUICK_PLANS = {"NUM_SHOWN": 1, "NUM_SCORED": 5, "REFERENCE_PAIRS": 300, "SPLIT": "dev"}
+# The research questions, in the order that lets RQ3 and RQ4 reuse RQ1's trained students and RQ5 reuse RQ2's.
+STUDIES = (
+    "rq1_ot_vs_baselines.ipynb",
+    "rq3_alignment_recall.ipynb",
+    "rq4_code_switched_queries.ipynb",
+    "rq2_data_size.ipynb",
+    "rq5_codeswitch_vs_pretraining.ipynb",
+)
+QUICK_STUDIES = {
+    "SEEDS": [0, 1],
+    "SPLIT": "dev",
+    "NUM_QUERIES": 30,
+    "TRAIN_PAIRS": 48,
+    "SIZES": [16, 48],
+    "PRETRAIN_STEPS": 2,
+    "EXTRA_SETTINGS": {"bitext_pairs": 100, "lexicon_pairs": 1000, "switch_rates": [0.5]},
+}
 
 
 def run(notebook: str | Path, output: Path, parameters: dict) -> None:
@@ -58,21 +76,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny parameters, outputs under .cache/optical/quick")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--only", choices=["main", "studies"], help="the main-job notebooks or the research questions")
     args = parser.parse_args()
     base = ROOT / ".cache" / "optical" / "quick" if args.quick else ROOT
     figures, executed = base / "figures", base / "figures" / "executed"
     common = {"OUT_DIR": str(figures), "WORK_DIR": str(ROOT / ".cache" / "optical")}
     start = time.perf_counter()
-    for language in installed_languages():
-        parameters = {**common, "LANGUAGE": language, "DEVICE": args.device, **(QUICK if args.quick else {})}
-        run("train_and_evaluate.ipynb", executed / f"train_and_evaluate_en-{language}.ipynb", parameters)
-        plans = {**common, "LANGUAGE": language, **(QUICK_PLANS if args.quick else {})}
-        run("transport_plans.ipynb", executed / f"transport_plans_en-{language}.ipynb", plans)
-    results = {"RESULTS": str(figures / "results.csv"), "OUT_DIR": str(figures)}
-    if args.quick:
-        results["SPLIT"] = "dev"
-    run("per_language_results.ipynb", executed / "per_language_results.ipynb", results)
-    print(f"all notebooks done in {time.perf_counter() - start:.0f} s; figures in {figures.relative_to(ROOT)}")
+    if args.only != "studies":
+        for language in installed_languages():
+            parameters = {**common, "LANGUAGE": language, "DEVICE": args.device, **(QUICK if args.quick else {})}
+            run("train_and_evaluate.ipynb", executed / f"train_and_evaluate_en-{language}.ipynb", parameters)
+            plans = {**common, "LANGUAGE": language, **(QUICK_PLANS if args.quick else {})}
+            run("transport_plans.ipynb", executed / f"transport_plans_en-{language}.ipynb", plans)
+        results = {"RESULTS": str(figures / "results.csv"), "OUT_DIR": str(figures)}
+        if args.quick:
+            results["SPLIT"] = "dev"
+        run("per_language_results.ipynb", executed / "per_language_results.ipynb", results)
+    if args.only != "main":
+        for notebook in STUDIES:
+            declared = papermill.inspect_notebook(NOTEBOOKS / notebook)
+            quick = {name: value for name, value in QUICK_STUDIES.items() if args.quick and name in declared}
+            run(notebook, executed / notebook, {**common, "DEVICE": args.device, **quick})
+    print(f"all notebooks done in {time.perf_counter() - start:.0f} s; figures in {figures}")
 
 
 if __name__ == "__main__":

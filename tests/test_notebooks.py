@@ -125,3 +125,41 @@ def test_a_failed_batch_run_exits_naming_notebook_and_cell_and_keeps_the_good_ou
     assert "the study broke" in (tmp_path / "executed" / "study.failed.ipynb").read_text()
     runner.run(source, output, {"FAIL": False})
     assert not (tmp_path / "executed" / "study.failed.ipynb").exists()
+
+
+def test_research_question_notebooks(tmp_path, work_dir):
+    """All five, tiny: two seeds so spreads exist; they share the work folder, so RQ3 and RQ4 reuse RQ1's scores."""
+    figures = tmp_path / "figures"
+    tiny = {
+        "SEEDS": [0, 1],
+        "SPLIT": "dev",
+        "NUM_QUERIES": 10,
+        "OUT_DIR": str(figures),
+        "WORK_DIR": str(work_dir),
+        "EXTRA_SETTINGS": {"bitext_pairs": 20, "lexicon_pairs": 400, "max_length": 32, "switch_rates": [0.5]},
+    }
+    execute(
+        "rq1_ot_vs_baselines.ipynb",
+        tmp_path,
+        TRAIN_PAIRS=16,
+        OBJECTIVES=["ot", "kl", "zero-shot", "dictionary-translate", "contrastive"],
+        **tiny,
+    )
+    execute("rq3_alignment_recall.ipynb", tmp_path, TRAIN_PAIRS=16, **tiny)
+    execute("rq4_code_switched_queries.ipynb", tmp_path, TRAIN_PAIRS=16, OBJECTIVES=["ot", "zero-shot"], **tiny)
+    execute("rq2_data_size.ipynb", tmp_path, SIZES=[8, 16], OBJECTIVES=["ot"], **tiny)
+    execute("rq5_codeswitch_vs_pretraining.ipynb", tmp_path, LANGUAGES=["ny"], TRAIN_PAIRS=16, PRETRAIN_STEPS=2, **tiny)
+    for study in (
+        "rq1-ot-vs-baselines",
+        "rq2-data-size",
+        "rq3-alignment-recall",
+        "rq4-code-switched-queries",
+        "rq5-codeswitch-vs-pretraining",
+    ):
+        assert (figures / f"{study}_en-ny.png").read_bytes()[:8] == PNG_MAGIC, study
+        assert "en-ny" in (figures / f"{study}_en-ny.md").read_text(), study
+    results = pd.read_csv(figures / "results.csv")
+    assert set(results.study) >= {"rq1-ot-vs-baselines", "rq5-codeswitch-vs-pretraining"}
+    rq1 = results[(results.study == "rq1-ot-vs-baselines") & (results.measure == "MAP")]
+    assert set(rq1.objective) == {"ot", "kl", "zero-shot", "dictionary-translate", "contrastive"}
+    assert sorted(rq1[rq1.objective == "ot"].seed) == [0, 1]
