@@ -1,0 +1,43 @@
+"""Correctness of the optimised paths the benchmarks time: fused AdamW, and the benchmark's own agreement check."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from optical.train import TrainConfig, make_optimizer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_fused_adamw_takes_the_steps_of_the_reference_adamw():
+    torch.manual_seed(0)
+    fused_model = torch.nn.Sequential(torch.nn.Embedding(50, 16), torch.nn.Linear(16, 4))
+    reference_model = torch.nn.Sequential(torch.nn.Embedding(50, 16), torch.nn.Linear(16, 4))
+    reference_model.load_state_dict(fused_model.state_dict())
+    config = TrainConfig(lr=1e-2, weight_decay=0.1)
+    fused = make_optimizer(fused_model, config)
+    reference = torch.optim.AdamW(reference_model.parameters(), lr=1e-2, weight_decay=0.1, foreach=False)
+    tokens = torch.randint(0, 50, (8, 5))
+    for _ in range(10):
+        for model, optimizer in ((fused_model, fused), (reference_model, reference)):
+            optimizer.zero_grad()
+            model(tokens).pow(2).mean().backward()
+            optimizer.step()
+    for got, expected in zip(fused_model.parameters(), reference_model.parameters(), strict=True):
+        torch.testing.assert_close(got, expected, atol=1e-6, rtol=1e-5)
+    assert fused.defaults["fused"] is True
+
+
+@pytest.mark.slow
+def test_sinkhorn_benchmark_runs_and_agrees_with_pot(tmp_path):
+    command = [sys.executable, "-m", "benchmarks.sinkhorn", "--quick", "--out-dir", str(tmp_path)]
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    results = json.loads((tmp_path / "sinkhorn_cpu_quick.json").read_text())
+    assert results["machine"]["cores"] >= 1
+    for row in results["rows"]:
+        assert row["max_diff_pot_batch"] < 1e-5 and row["max_diff_pot_per_pair"] < 1e-5
+        assert row["speedup_vs_pot_per_pair"] > 1  # a loose floor: timings on a busy CI machine are noisy
