@@ -1,0 +1,88 @@
+"""Late interaction: ColBERT's MaxSim over token vectors, with the same encoders as dense retrieval.
+
+score(q, d) = sum over the query's tokens of the largest cosine with any of the document's tokens
+(Khattab & Zaharia, SIGIR 2020). Token vectors are L2-normalised; padding never matches.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from optical.encoders import TokenEncoder
+
+
+@torch.no_grad()
+def encode_tokens(
+    encoder: TokenEncoder,
+    texts: list[str],
+    *,
+    max_length: int | None = None,
+    batch_size: int = 64,
+    progress: str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Unit token vectors (N, L, d) in float16 and their mask (N, L), padded to the longest text.
+
+    float16 halves the memory of a token index; scores are computed in float32.
+    """
+    was_training = encoder.training
+    encoder.eval()
+    chunks = []
+    for start in tqdm(range(0, len(texts), batch_size), desc=progress, disable=progress is None, unit="batch"):
+        batch = encoder.encode(texts[start : start + batch_size], max_length)
+        chunks.append((F.normalize(batch.embeddings.float(), dim=-1).half().cpu(), batch.attention_mask.bool().cpu()))
+    encoder.train(was_training)
+    length = max(vectors.shape[1] for vectors, _ in chunks)
+    vectors = torch.cat([F.pad(v, (0, 0, 0, length - v.shape[1])) for v, _ in chunks])
+    mask = torch.cat([F.pad(m, (0, length - m.shape[1])) for _, m in chunks])
+    return vectors, mask
+
+
+def maxsim_scores(
+    query_vectors: torch.Tensor,
+    query_mask: torch.Tensor,
+    doc_vectors: torch.Tensor,
+    doc_mask: torch.Tensor,
+    *,
+    budget: int = 2**26,
+) -> torch.Tensor:
+    r"""MaxSim of every query with every document: (Q, D).
+
+    .. math:: s(q, d) = \sum_{i \in q} \max_{j \in d} \langle q_i, d_j \rangle
+
+    query_vectors (Q, Lq, dim), query_mask (Q, Lq); doc_vectors (D, Ld, dim), doc_mask (D, Ld).
+    Documents are scored in chunks of c with Q x c x Lq x Ld <= ``budget`` similarities (256 MB).
+    """
+    queries = query_vectors.float()
+    query_weight = query_mask.float()  # (Q, Lq)
+    out = torch.empty(len(queries), len(doc_vectors))
+    doc_chunk = max(1, budget // max(1, queries.shape[0] * queries.shape[1] * doc_vectors.shape[1]))
+    for start in range(0, len(doc_vectors), doc_chunk):
+        docs = doc_vectors[start : start + doc_chunk].float()  # (c, Ld, dim)
+        similarity = torch.einsum("qid,cjd->qcij", queries, docs)  # (Q, c, Lq, Ld)
+        similarity = similarity.masked_fill(
+            ~doc_mask[start : start + doc_chunk].bool()[None, :, None, :], float("-inf")
+        )
+        best = similarity.amax(-1).clamp_min(-1.0)  # (Q, c, Lq); an empty document scores -1 per token
+        out[:, start : start + doc_chunk] = (best * query_weight[:, None, :]).sum(-1)
+    return out
+
+
+def maxsim_search(
+    query_vectors: torch.Tensor,
+    query_mask: torch.Tensor,
+    doc_vectors: torch.Tensor,
+    doc_mask: torch.Tensor,
+    query_ids: list[str],
+    document_ids: list[str],
+    *,
+    k: int = 1000,
+) -> dict[str, dict[str, float]]:
+    """Exact top-k documents by MaxSim -> run {qid: {docid: score}}."""
+    scores = maxsim_scores(query_vectors, query_mask, doc_vectors, doc_mask)
+    top_scores, top_index = scores.topk(min(k, scores.shape[1]), dim=1)
+    return {
+        qid: {document_ids[j]: float(s) for j, s in zip(index.tolist(), values.tolist(), strict=True)}
+        for qid, index, values in zip(query_ids, top_index, top_scores, strict=True)
+    }
