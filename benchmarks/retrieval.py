@@ -18,7 +18,7 @@ from benchmarks.machine import RESULTS, write_results
 from optical.data import bible_clir_collection, bible_splits, load_bible_bitext
 from optical.encoders import TokenEncoder
 from optical.experiment import evaluate_encoder
-from optical.retrieval import encode_documents
+from optical.search import DocumentSearch, SearchSettings
 from optical.train import pick_device
 
 
@@ -39,9 +39,10 @@ def main() -> None:
     collection = bible_clir_collection(held_out, name="bench", num_queries=args.num_queries, verses_per_passage=3)
     teacher = TokenEncoder().to(device).eval()
     with tempfile.TemporaryDirectory() as cache:
-        documents, cold = seconds(lambda: encode_documents(teacher, collection.documents, cache_dir=cache))
-        _, warm = seconds(lambda: encode_documents(teacher, collection.documents, cache_dir=cache))
-    (means, _, _), query_set = seconds(lambda: evaluate_encoder(teacher, collection, documents))
+        settings = SearchSettings()
+        search, cold = seconds(lambda: DocumentSearch(teacher, collection.documents, settings, cache_dir=cache))
+        _, warm = seconds(lambda: DocumentSearch(teacher, collection.documents, settings, cache_dir=cache))
+    (means, _, _), query_set = seconds(lambda: evaluate_encoder(teacher, collection, search))
     rows = [
         {"what": f"encode {len(collection.documents):,} passages (cold, writes the cache)", "seconds": cold},
         {"what": "read the cached document embeddings", "seconds": warm},

@@ -21,12 +21,13 @@ from optical.data import (
     read_bitext,
     sample_pairs,
 )
+from optical.data.trec_collection import load_collection_dir
 from optical.distributed import is_main_process
 from optical.encoders import DEFAULT_MODEL, TokenEncoder
 from optical.metrics import DEFAULT_MEASURES, evaluate, write_run
 from optical.plots import plot_training_loss, plot_transport_plan
 from optical.results import RESULT_COLUMNS, append_results
-from optical.retrieval import dense_search, encode_documents
+from optical.search import DocumentSearch, SearchSettings
 from optical.train import TrainConfig, pick_device, train
 
 
@@ -34,9 +35,11 @@ from optical.train import TrainConfig, pick_device, train
 class MainConfig:
     """The main job: distil an English teacher into a query encoder for one language, evaluate CLIR."""
 
-    language: str = "ny"  # foreign language of the packaged Bible bitext: ny (Chichewa)
+    language: str = "ny"  # ny (Chichewa) | es (Spanish) have packaged Bibles; any code with your own bitext
     train_pairs: int = 6000  # Old-Testament verse pairs drawn for training (seeded)
     train_bitext: str = ""  # a two-column TSV (English, foreign) to train on instead; "" for the Bible
+    collection: str = ""  # a folder with documents*, topics*|queries*, qrels* to evaluate on; "" for the Bible
+    query_field: str = "title"  # of TREC topics: title | description | title+description
     split: str = "test"  # evaluation books: dev (Gospels) for choosing settings, test (Acts-Revelation)
     num_queries: int = 500  # foreign verses used as queries (a fixed draw, independent of the seed)
     verses_per_passage: int = 3  # consecutive English verses per document
@@ -46,20 +49,21 @@ class MainConfig:
     out_dir: str = "figures"  # results.csv, figures and the summary table go here
     work_dir: str = ".cache/optical"  # collections, runs, document embeddings, checkpoints
     train: TrainConfig = field(default_factory=TrainConfig)
+    search: SearchSettings = field(default_factory=SearchSettings)
+
+    @property
+    def evaluated_on(self) -> str:
+        """The ``split`` of its results rows: the Bible split, or the user collection's folder name."""
+        return Path(self.collection).name if self.collection else self.split
 
 
 def evaluate_encoder(
-    encoder: TokenEncoder,
-    collection: CLIRCollection,
-    document_embeddings: torch.Tensor,
-    measures=DEFAULT_MEASURES,
+    encoder: TokenEncoder, collection: CLIRCollection, search: DocumentSearch, measures=DEFAULT_MEASURES
 ) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, dict[str, float]]]:
-    """Encode the collection's queries with ``encoder``, search exactly, evaluate.
+    """Search the collection's queries encoded by ``encoder``, evaluate at depth 1000.
 
     Returns (means, per-query values, run)."""
-    query_ids = list(collection.queries)
-    queries = encoder.embed([collection.queries[qid] for qid in query_ids])  # (Q, d)
-    run = dense_search(queries, document_embeddings, query_ids, list(collection.documents))
+    run = search.search(encoder, collection.queries)
     means, per_query = evaluate(collection.qrels, run, measures, per_query=True)
     return means, per_query, run
 
@@ -74,7 +78,7 @@ def _rows(config: MainConfig, objective: str, train_pairs: int, epochs: int, mea
                 "train_pairs": train_pairs,
                 "epochs": epochs,
                 "seed": config.train.seed,
-                "split": config.split,
+                "split": config.evaluated_on,
                 "measure": measure,
                 "value": value,
             }
@@ -111,20 +115,24 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     pair_name = f"en-{config.language}"
     device = pick_device(config.train.device)
 
-    bitext = load_bible_bitext(config.language)
-    splits = bible_splits()
     if config.split not in ("dev", "test"):
         raise ValueError(f"split must be dev or test, got {config.split!r}")
     training = read_bitext(config.train_bitext, language=config.language) if config.train_bitext else None
-    pool = training.pairs if training is not None else bitext.select(splits["train"])
+    bible = load_bible_bitext(config.language) if training is None or not config.collection else None
+    splits = bible_splits()
+    pool = training.pairs if training is not None else bible.select(splits["train"])
     train_pairs = sample_pairs(pool, config.train_pairs, config.train.seed)
-    held_out = bitext.select(splits[config.split])
-    collection = bible_clir_collection(
-        held_out,
-        name=f"bible-{pair_name}-{config.split}",
-        num_queries=config.num_queries,
-        verses_per_passage=config.verses_per_passage,
-    )
+    if config.collection:
+        collection = load_collection_dir(config.collection, query_field=config.query_field)
+        example_pool = pool
+    else:
+        example_pool = bible.select(splits[config.split])
+        collection = bible_clir_collection(
+            example_pool,
+            name=f"bible-{pair_name}-{config.split}",
+            num_queries=config.num_queries,
+            verses_per_passage=config.verses_per_passage,
+        )
     collection.write(work_dir / "collections" / collection.name)
     timings["data"] = time.perf_counter() - clock
 
@@ -135,15 +143,15 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     if not is_main_process():  # the other torchrun workers only train their share of each batch
         train(student, teacher, train_pairs, config.train, checkpoint_dir=checkpoint_dir, progress=False)
         return pd.DataFrame(columns=list(RESULT_COLUMNS))
-    documents = encode_documents(teacher, collection.documents, cache_dir=work_dir / "embeddings")
+    search = DocumentSearch(teacher, collection.documents, config.search, cache_dir=work_dir / "embeddings")
     timings["encode documents"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    zero_shot, _, run = evaluate_encoder(teacher, collection, documents)
+    zero_shot, _, run = evaluate_encoder(teacher, collection, search)
     write_run(run, work_dir / "runs" / f"{collection.name}.zero-shot.trec", tag="zero-shot")
     timings["evaluate zero-shot"] = time.perf_counter() - clock
 
-    example = _readable_pair(held_out)
+    example = _readable_pair(example_pool)
     before = soft_alignment(teacher, student, example.english, example.foreign, epsilon=config.train.epsilon)
 
     clock = time.perf_counter()
@@ -151,7 +159,7 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     timings["train"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    distilled, _, run = evaluate_encoder(student, collection, documents)
+    distilled, _, run = evaluate_encoder(student, collection, search)
     objective = config.train.objective
     write_run(run, work_dir / "runs" / f"{collection.name}.{objective}.trec", tag=objective)
     timings["evaluate student"] = time.perf_counter() - clock
@@ -174,7 +182,12 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     )
     append_results(rows, out_dir / "results.csv")
     summary = out_dir / f"main_{pair_name}.md"
-    reports = bitext.report.summary() + (f"; training TSV: {training.report.summary()}" if training else "")
+    reports = []
+    if bible is not None:
+        reports.append(f"Bible: {bible.report.summary()}")
+    if training is not None:
+        reports.append(f"training TSV: {training.report.summary()}")
+    reports = "; ".join(reports)
     _write_summary(summary, config, reports, collection, rows, trained, len(train_pairs), timings, device)
     return rows
 
@@ -184,13 +197,13 @@ def _write_summary(path, config, bitext_summary, collection, rows, trained, num_
     losses = trained.losses
     head, tail = sum(losses[:20]) / min(20, len(losses)), sum(losses[-20:]) / min(20, len(losses))
     lines = [
-        f"# Main job: en-{config.language}, {config.split} split",
+        f"# Main job: en-{config.language}, {config.evaluated_on}",
         "",
         table.to_markdown(floatfmt=".4f"),
         "",
         f"- Bitext: {bitext_summary}.",
         f"- Collection `{collection.name}`: {len(collection.queries)} foreign queries, "
-        f"{len(collection.documents)} English passages of {config.verses_per_passage} verses.",
+        f"{len(collection.documents):,} English documents; search: `{json.dumps(asdict(config.search))}`.",
         f"- Training on {config.train_bitext or 'Old-Testament verses'}: {num_pairs:,} pairs x "
         f"{config.train.epochs} epochs = {trained.steps} steps of "
         f"{config.train.batch_size}; loss {head:.3f} (first 20 steps) -> {tail:.3f} (last 20).",

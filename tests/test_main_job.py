@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+from conftest import check_expected_scores
 
 from optical.__main__ import main
 from optical.data import BitextError
@@ -34,6 +35,8 @@ def test_main_job_trains_evaluates_and_writes_results_and_figures(tmp_path, work
     ]
     main(args)
     results = pd.read_csv(out / "results.csv")
+    scores = results.pivot(index="objective", columns="measure", values="value").to_dict(orient="index")
+    check_expected_scores("main-en-ny-dev-48pairs", scores)  # any change of a figure of merit is caught
     assert tuple(results.columns) == RESULT_COLUMNS
     assert set(results.objective) == {"zero-shot", "ot"} and set(results.study) == {"main"}
     assert set(results.measure) == {"MAP", "nDCG@10", "P@5", "R@10", "MRR"}
@@ -77,3 +80,51 @@ def test_main_job_trains_on_a_user_tsv(tmp_path, work_dir):
     results = pd.read_csv(tmp_path / "results.csv")
     assert results.loc[results.objective == "ot", "train_pairs"].unique().tolist() == [2]
     assert "training TSV: 2 pairs aligned" in (tmp_path / "main_en-ny.md").read_text()
+
+
+def test_zero_shot_scores_of_the_embedded_test_collection(work_dir):
+    """The README's zero-shot row: the packaged teacher on the 500 Chichewa test queries."""
+    from optical.data import bible_clir_collection, bible_splits, load_bible_bitext
+    from optical.encoders import TokenEncoder
+    from optical.experiment import evaluate_encoder
+    from optical.search import DocumentSearch, SearchSettings
+
+    held_out = load_bible_bitext("ny").select(bible_splits()["test"])
+    collection = bible_clir_collection(held_out, name="bible-en-ny-test", num_queries=500)
+    teacher = TokenEncoder(max_length=64)
+    search = DocumentSearch(teacher, collection.documents, SearchSettings(), cache_dir=work_dir / "embeddings")
+    means, _, _ = evaluate_encoder(teacher, collection, search)
+    check_expected_scores("zero-shot-en-ny-test", {"zero-shot": means}, tolerance=1e-4)
+
+
+def write_user_collection(folder, bitext, documents_count: int = 60):
+    """A small CLEF-like collection on disk (TREC SGML documents, TREC topics, qrels) from Bible verses."""
+    from optical.data import bible_clir_collection, bible_splits
+
+    collection = bible_clir_collection(bitext.select(bible_splits()["dev"])[:180], name="x", num_queries=10)
+    folder.mkdir()
+    documents = dict(list(collection.documents.items())[:documents_count])
+    (folder / "documents.sgml").write_text(
+        "".join(f"<DOC>\n<DOCNO>{d}</DOCNO>\n<TEXT>{t}</TEXT>\n</DOC>\n" for d, t in documents.items())
+    )
+    queries = {q: text for q, text in collection.queries.items() if next(iter(collection.qrels[q])) in documents}
+    (folder / "topics.txt").write_text(
+        "".join(f"<top>\n<num> Number: {q}\n<title> {t}\n<desc> Description: {t}\n</top>\n" for q, t in queries.items())
+    )
+    (folder / "qrels.txt").write_text("".join(f"{q} 0 {d} 1\n" for q in queries for d in collection.qrels[q]))
+    return queries
+
+
+@pytest.mark.parametrize("search", [["--passage-window", "12"], ["--scoring", "maxsim"], ["--index", "flat"]])
+def test_main_job_on_a_user_collection(tmp_path, work_dir, bitext, search):
+    queries = write_user_collection(tmp_path / "clef-like", bitext)
+    args = ["--collection", str(tmp_path / "clef-like"), "--query-field", "title", *search]
+    args += ["--train-pairs", "8", "--epochs", "1", "--out-dir", str(tmp_path / "out"), "--work-dir", str(work_dir)]
+    main([*args, "--device", "cpu"])
+    results = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert set(results.split) == {"clef-like"} and set(results.objective) == {"zero-shot", "ot"}
+    assert results.value.between(0, 1).all()
+    run = (work_dir / "runs" / "clef-like.zero-shot.trec").read_text().splitlines()
+    assert {line.split()[0] for line in run} == set(queries)
+    assert all("#" not in line.split()[2] for line in run)  # passages were scored back to their documents
+    assert "search: `{" in (tmp_path / "out" / "main_en-ny.md").read_text()

@@ -1,0 +1,105 @@
+"""English documents encoded once by the teacher; foreign queries searched with any encoder.
+
+One object for every way the project scores: pooled dense vectors (exact, or a FAISS index) or
+late interaction (MaxSim over token vectors), on whole documents or on passages scored back to
+documents by MaxP. Document representations and indexes are cached under ``cache_dir``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from optical.encoders import TokenEncoder
+from optical.index import KINDS, cached_index
+from optical.late_interaction import encode_tokens, maxsim_search
+from optical.passages import document_of, max_passage, split_passages
+from optical.retrieval import dense_search, encode_documents
+
+SCORINGS = ("dense", "maxsim")
+INDEXES = ("exact", *KINDS)
+
+
+@dataclass
+class SearchSettings:
+    """How documents are represented and searched."""
+
+    scoring: str = "dense"  # dense (pooled vectors) | maxsim (late interaction over token vectors)
+    index: str = "exact"  # dense scoring: exact | flat | hnsw | ivf (FAISS)
+    passage_window: int = 0  # words per passage, MaxP back to documents (0: whole documents)
+    passage_stride: int = 0  # words between passage starts (0: half the window)
+    document_max_length: int = 256  # tokens per document or passage
+    depth: int = 1000  # documents per query in the run
+
+    def __post_init__(self) -> None:
+        if self.scoring not in SCORINGS:
+            raise ValueError(f"scoring must be one of {SCORINGS}, got {self.scoring!r}")
+        if self.index not in INDEXES:
+            raise ValueError(f"index must be one of {INDEXES}, got {self.index!r}")
+        if self.scoring == "maxsim" and self.index != "exact":
+            raise ValueError("maxsim scoring is exact; use index='exact' (FAISS indexes hold pooled vectors)")
+
+
+class DocumentSearch:
+    """The documents of a collection, encoded by ``teacher`` under ``settings``; :meth:`search` returns a run."""
+
+    def __init__(
+        self,
+        teacher: TokenEncoder,
+        documents: dict[str, str],
+        settings: SearchSettings,
+        *,
+        cache_dir: str | os.PathLike,
+    ) -> None:
+        self.settings, cache_dir = settings, Path(cache_dir)
+        if settings.passage_window:
+            stride = settings.passage_stride or max(1, settings.passage_window // 2)
+            documents = split_passages(documents, window=settings.passage_window, stride=stride)
+        self.ids, texts = list(documents), list(documents.values())
+        self.passages_per_document = len(self.ids) / max(1, len({document_of(i) for i in self.ids}))
+        max_length = settings.document_max_length
+        if settings.scoring == "maxsim":
+            self.tokens = _cached_tokens(teacher, texts, max_length, cache_dir)
+        else:
+            self.vectors = encode_documents(teacher, documents, cache_dir=cache_dir, max_length=max_length)
+            if settings.index != "exact":
+                self.index = cached_index(self.vectors, self.ids, kind=settings.index, cache_dir=cache_dir / "indexes")
+
+    def search(self, encoder: TokenEncoder, queries: dict[str, str]) -> dict[str, dict[str, float]]:
+        """Run {qid: {docid: score}} of ``encoder`` on ``queries``, ``depth`` documents each."""
+        query_ids, texts = list(queries), list(queries.values())
+        settings = self.settings
+        per_document = (
+            len(self.ids) / max(1, len({i.rsplit("#", 1)[0] for i in self.ids})) if settings.passage_window else 1
+        )
+        k = min(len(self.ids), int(settings.depth * per_document) + 1)
+        if settings.scoring == "maxsim":
+            query_vectors, query_mask = encode_tokens(encoder, texts)
+            run = maxsim_search(query_vectors, query_mask, *self.tokens, query_ids, self.ids, k=k)
+        else:
+            embeddings = encoder.embed(texts)
+            if settings.index == "exact":
+                run = dense_search(embeddings, self.vectors, query_ids, self.ids, k=k)
+            else:
+                run = self.index.search(embeddings, query_ids, k=k)
+        return max_passage(run, depth=settings.depth) if settings.passage_window else run
+
+
+def _cached_tokens(
+    teacher: TokenEncoder, texts: list[str], max_length: int, cache_dir: Path
+) -> tuple[torch.Tensor, torch.Tensor]:
+    digest = hashlib.sha256(f"{teacher.model_dir}|{max_length}".encode())
+    for text in texts:
+        digest.update(text.encode() + b"\0")
+    path = cache_dir / f"tokens-{digest.hexdigest()[:16]}.pt"
+    if path.exists():
+        return torch.load(path)
+    tokens = encode_tokens(teacher, texts, max_length=max_length, progress="encode document tokens")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(tokens, path.with_suffix(".partial"))
+    os.replace(path.with_suffix(".partial"), path)
+    return tokens
