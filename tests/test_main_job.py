@@ -128,3 +128,50 @@ def test_main_job_on_a_user_collection(tmp_path, work_dir, bitext, search):
     assert {line.split()[0] for line in run} == set(queries)
     assert all("#" not in line.split()[2] for line in run)  # passages were scored back to their documents
     assert "search: `{" in (tmp_path / "out" / "main_en-ny.md").read_text()
+
+
+def make_tiny_student(folder, bitext):
+    """A 2-layer, 64-wide BERT with its own WordPiece vocabulary learned from Chichewa: a stand-in for a
+    local AfriBERTa or XLM-R folder (other width, other tokenizer)."""
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    wordpiece = BertWordPieceTokenizer(lowercase=True)
+    wordpiece.train_from_iterator([pair.foreign for pair in bitext.pairs[:3000]], vocab_size=2000)
+    folder.mkdir()
+    wordpiece.save_model(str(folder))
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    tokenizer.save_pretrained(folder)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+    )
+    BertModel(config).save_pretrained(folder)
+    return tokenizer
+
+
+def test_any_local_hugging_face_folders_as_student_and_teacher(tmp_path, work_dir, bitext):
+    from optical.encoders import TokenEncoder, resolve_model_dir
+
+    tokenizer = make_tiny_student(tmp_path / "tiny-bert", bitext)
+    student = TokenEncoder(tmp_path / "tiny-bert", output_dim=384)
+    assert student.dim == 384 and student.projection is not None  # 64 -> 384, the teacher's width
+    assert student.tokenizer.vocab_size == tokenizer.vocab_size <= 2000  # its own vocabulary, not the teacher's 30,522
+    teacher_folder = str(resolve_model_dir("all-MiniLM-L6-v2"))  # the teacher given as a folder, not a name
+    args = [
+        "--student",
+        str(tmp_path / "tiny-bert"),
+        "--teacher",
+        teacher_folder,
+        "--train-pairs",
+        "16",
+        "--epochs",
+        "1",
+    ]
+    args += ["--split", "dev", "--num-queries", "10", "--out-dir", str(tmp_path / "out"), "--work-dir", str(work_dir)]
+    main([*args, "--device", "cpu"])
+    results = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert set(results.objective) == {"zero-shot", "ot"} and results.value.between(0, 1).all()

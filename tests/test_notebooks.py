@@ -163,3 +163,23 @@ def test_research_question_notebooks(tmp_path, work_dir):
     rq1 = results[(results.study == "rq1-ot-vs-baselines") & (results.measure == "MAP")]
     assert set(rq1.objective) == {"ot", "kl", "zero-shot", "dictionary-translate", "contrastive"}
     assert sorted(rq1[rq1.objective == "ot"].seed) == [0, 1]
+
+
+def test_train_and_evaluate_switches_to_a_user_collection(tmp_path, work_dir, bitext):
+    from test_main_job import write_user_collection
+
+    write_user_collection(tmp_path / "clef-like", bitext)
+    out = tmp_path / "figures"
+    execute(
+        "train_and_evaluate.ipynb",
+        tmp_path,
+        COLLECTION=str(tmp_path / "clef-like"),
+        PASSAGE_WINDOW=12,
+        TRAIN_PAIRS=8,
+        EPOCHS=1,
+        OUT_DIR=str(out),
+        WORK_DIR=str(work_dir),
+        DEVICE="cpu",
+    )
+    results = pd.read_csv(out / "results.csv")
+    assert set(results.split) == {"clef-like"}
