@@ -21,7 +21,7 @@ from optical.data import (
     read_bitext,
     sample_pairs,
 )
-from optical.data.trec_collection import load_collection_dir
+from optical.data.trec_collection import load_collection_dir, load_ir_dataset
 from optical.distributed import is_main_process
 from optical.encoders import DEFAULT_MODEL, TokenEncoder
 from optical.metrics import DEFAULT_MEASURES, evaluate, write_run
@@ -38,7 +38,9 @@ class MainConfig:
     language: str = "ny"  # ny (Chichewa) | es (Spanish) have packaged Bibles; any code with your own bitext
     train_pairs: int = 6000  # Old-Testament verse pairs drawn for training (seeded)
     train_bitext: str = ""  # a two-column TSV (English, foreign) to train on instead; "" for the Bible
-    collection: str = ""  # a folder with documents*, topics*|queries*, qrels* to evaluate on; "" for the Bible
+    collection: str = (
+        ""  # "" for the Bible; a folder with documents*, topics*|queries*, qrels*; or irds:<ir_datasets id>
+    )
     query_field: str = "title"  # of TREC topics: title | description | title+description
     split: str = "test"  # evaluation books: dev (Gospels) for choosing settings, test (Acts-Revelation)
     num_queries: int = 500  # foreign verses used as queries (a fixed draw, independent of the seed)
@@ -54,6 +56,8 @@ class MainConfig:
     @property
     def evaluated_on(self) -> str:
         """The ``split`` of its results rows: the Bible split, or the user collection's folder name."""
+        if self.collection.startswith("irds:"):
+            return self.collection.removeprefix("irds:").replace("/", "_")
         return Path(self.collection).name if self.collection else self.split
 
 
@@ -85,6 +89,12 @@ def _rows(config: MainConfig, objective: str, train_pairs: int, epochs: int, mea
             for measure, value in means.items()
         ]
     )
+
+
+def _user_collection(location: str, query_field: str) -> CLIRCollection:
+    if location.startswith("irds:"):
+        return load_ir_dataset(location.removeprefix("irds:"), query_field=query_field)
+    return load_collection_dir(location, query_field=query_field)
 
 
 def _readable_pair(pairs, min_words: int = 6, max_words: int = 12):
@@ -123,7 +133,7 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     pool = training.pairs if training is not None else bible.select(splits["train"])
     train_pairs = sample_pairs(pool, config.train_pairs, config.train.seed)
     if config.collection:
-        collection = load_collection_dir(config.collection, query_field=config.query_field)
+        collection = _user_collection(config.collection, config.query_field)
         example_pool = pool
     else:
         example_pool = bible.select(splits[config.split])

@@ -136,3 +136,43 @@ def test_missing_files_fields_and_topics_are_clear_errors(tmp_path):
         load_collection(tmp_path / "documents.jsonl", tmp_path / "topics.txt", tmp_path / "qrels.txt")
     with pytest.raises(CollectionError, match=r"expected one file or folder named documents\* or docs\*"):
         load_collection_dir(tmp_path / "..")
+
+
+def test_an_ir_datasets_collection_reads_like_the_same_files(tmp_path, monkeypatch):
+    """A dataset registered from local files (as a user's cache holds them) against the TSV loaders."""
+    import ir_datasets
+    from ir_datasets.datasets.base import Dataset
+    from ir_datasets.formats import TrecQrels, TsvDocs, TsvQueries
+    from ir_datasets.util.download import LocalDownload
+
+    from optical.data.trec_collection import load_ir_dataset
+
+    write_tsv(tmp_path / "documents.tsv")
+    (tmp_path / "docs2.tsv").write_text("".join(f"{d}\t{EXPECTED_DOCS[d]}\n" for d in DOCS))  # one text column
+    (tmp_path / "topics.tsv").write_text("".join(f"{q}\t{t}\n" for q, (t, _) in TOPICS.items()))
+    (tmp_path / "qrels.txt").write_text(QRELS)
+    dataset = Dataset(
+        TsvDocs(LocalDownload(tmp_path / "docs2.tsv")),
+        TsvQueries(LocalDownload(tmp_path / "topics.tsv")),
+        TrecQrels(LocalDownload(tmp_path / "qrels.txt"), {0: "not", 1: "relevant", 2: "highly"}),
+    )
+    monkeypatch.setitem(ir_datasets.registry._registered, "optical-test/local", dataset)
+    from_ir_datasets = load_ir_dataset("optical-test/local")
+    from_files = load_collection(tmp_path / "documents.tsv", tmp_path / "topics.tsv", tmp_path / "qrels.txt")
+    assert from_ir_datasets.documents == from_files.documents == EXPECTED_DOCS
+    assert (from_ir_datasets.queries, from_ir_datasets.qrels) == (from_files.queries, from_files.qrels)
+    with pytest.raises(CollectionError, match=r"query 301 has no description"):
+        load_ir_dataset("optical-test/local", query_field="description")
+
+
+def test_an_uncached_ir_datasets_collection_is_never_downloaded(tmp_path, monkeypatch):
+    import requests
+
+    from optical.data.trec_collection import load_ir_dataset
+
+    monkeypatch.setenv("IR_DATASETS_HOME", str(tmp_path))
+    monkeypatch.setattr(requests, "get", lambda *a, **k: pytest.fail("a download was attempted"))
+    with pytest.raises(
+        CollectionError, match=r"vaswani is not in the local ir_datasets cache \(it would download http"
+    ):
+        load_ir_dataset("vaswani")

@@ -197,3 +197,67 @@ def load_collection_dir(directory: str | os.PathLike, *, query_field: str = "tit
     return load_collection(
         one("documents", "docs"), one("topics", "queries"), one("qrels"), query_field=query_field, name=directory.name
     )
+
+
+def load_ir_dataset(dataset_id: str, *, query_field: str = "title") -> CLIRCollection:
+    """A collection from ``ir_datasets`` (``pip install ir-datasets``), only from files already on disk.
+
+    Any download ir_datasets would start is stopped before it reaches the network and reported,
+    with the URL it wanted: fetch the dataset on a machine with internet access and copy
+    ``~/.ir_datasets`` (or ``$IR_DATASETS_HOME``) here.
+    """
+    if query_field not in QUERY_FIELDS:
+        raise ValueError(f"query_field must be one of {QUERY_FIELDS}, got {query_field!r}")
+    try:
+        import ir_datasets
+        from ir_datasets.util.download import RequestsDownload
+    except ImportError:
+        raise ImportError("collections from ir_datasets need it installed: pip install ir-datasets") from None
+
+    refused: list[str] = []
+
+    def refuse(download):
+        refused.append(download.url)
+        raise ConnectionRefusedError(f"optical never downloads: {download.url}")
+        yield  # a generator, like the method it stands in for
+
+    original = RequestsDownload.__iter__
+    RequestsDownload.__iter__ = refuse
+    try:
+        dataset = ir_datasets.load(dataset_id)
+        documents = {doc.doc_id: _ir_dataset_text(doc) for doc in dataset.docs_iter()}
+        queries = {
+            query.query_id: _ir_dataset_query(query, query_field, dataset_id) for query in dataset.queries_iter()
+        }
+        qrels: dict[str, dict[str, int]] = {}
+        for qrel in dataset.qrels_iter():
+            qrels.setdefault(qrel.query_id, {})[qrel.doc_id] = int(qrel.relevance)
+    except Exception:
+        if not refused:
+            raise
+        raise CollectionError(
+            f"{dataset_id} is not in the local ir_datasets cache (it would download {refused[0]}); downloads are "
+            "never attempted: fetch it on a machine with internet access and copy ~/.ir_datasets ($IR_DATASETS_HOME)"
+        ) from None
+    finally:
+        RequestsDownload.__iter__ = original
+    queries = {qid: text for qid, text in queries.items() if qid in qrels}
+    return CLIRCollection(dataset_id.replace("/", "_"), queries, documents, qrels)
+
+
+def _ir_dataset_text(doc) -> str:
+    text = next((getattr(doc, key) for key in _TEXT_KEYS if getattr(doc, key, None)), "")
+    title = getattr(doc, "title", "")
+    return f"{title} {text}".strip() if title else text
+
+
+def _ir_dataset_query(query, query_field: str, dataset_id: str) -> str:
+    fields = {"title": ("title", "text"), "description": ("description",)}
+    wanted = ["title", "description"] if query_field == "title+description" else [query_field]
+    parts = []
+    for name in wanted:
+        value = next((getattr(query, key) for key in fields[name] if getattr(query, key, None)), None)
+        if value is None:
+            raise CollectionError(f"{dataset_id}: query {query.query_id} has no {name} (its fields: {query._fields})")
+        parts.append(value)
+    return " ".join(" ".join(parts).split())
