@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from optical.encoders import TokenEncoder
+from optical.retrieval import top_k_run
 
 
 @torch.no_grad()
@@ -80,9 +81,4 @@ def maxsim_search(
     k: int = 1000,
 ) -> dict[str, dict[str, float]]:
     """Exact top-k documents by MaxSim -> run {qid: {docid: score}}."""
-    scores = maxsim_scores(query_vectors, query_mask, doc_vectors, doc_mask)
-    top_scores, top_index = scores.topk(min(k, scores.shape[1]), dim=1)
-    return {
-        qid: {document_ids[j]: float(s) for j, s in zip(index.tolist(), values.tolist(), strict=True)}
-        for qid, index, values in zip(query_ids, top_index, top_scores, strict=True)
-    }
+    return top_k_run(maxsim_scores(query_vectors, query_mask, doc_vectors, doc_mask), query_ids, document_ids, k=k)

@@ -10,7 +10,7 @@ import torch
 
 from optical.encoders import TokenEncoder
 
-__all__ = ["dense_search", "encode_documents"]
+__all__ = ["dense_search", "encode_documents", "top_k_run"]
 
 
 def _cache_key(encoder: TokenEncoder, texts: list[str], max_length: int) -> str:
@@ -60,7 +60,13 @@ def dense_search(
 
     query_embeddings (Q, d), document_embeddings (N, d).
     """
-    scores = query_embeddings @ document_embeddings.T  # (Q, d) @ (d, N) -> (Q, N)
+    return top_k_run(query_embeddings @ document_embeddings.T, query_ids, document_ids, k=k)  # (Q, N) scores
+
+
+def top_k_run(
+    scores: torch.Tensor, query_ids: list[str], document_ids: list[str], *, k: int
+) -> dict[str, dict[str, float]]:
+    """The ``k`` best documents of each query from a (Q, N) score matrix -> run {qid: {docid: score}}."""
     top_scores, top_index = scores.topk(min(k, scores.shape[1]), dim=1)  # (Q, k)
     return {
         qid: {document_ids[j]: float(s) for j, s in zip(row_index.tolist(), row_scores.tolist(), strict=True)}
