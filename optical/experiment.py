@@ -9,6 +9,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
@@ -175,13 +176,20 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     timings["evaluate student"] = time.perf_counter() - clock
 
     after = soft_alignment(teacher, student, example.english, example.foreign, epsilon=config.train.epsilon)
-    figure = plot_transport_plan(before, title=f"{example.pair_id}: before training, <T,C> = {before.cost:.3f}")
-    figure.savefig(out_dir / f"transport_plan_{pair_name}_before.png", dpi=130)
-    figure = plot_transport_plan(after, title=f"{example.pair_id}: {objective} student, <T,C> = {after.cost:.3f}")
-    figure.savefig(out_dir / f"transport_plan_{pair_name}.png", dpi=130)
-    title = f"{objective} distillation, {pair_name}, {len(train_pairs):,} pairs"
-    figure = plot_training_loss(trained.losses, title=title)
-    figure.savefig(out_dir / f"training_loss_{pair_name}.png", dpi=130)
+    figures = {
+        f"transport_plan_{pair_name}_before.png": plot_transport_plan(
+            before, title=f"{example.pair_id}: before training, <T,C> = {before.cost:.3f}"
+        ),
+        f"transport_plan_{pair_name}.png": plot_transport_plan(
+            after, title=f"{example.pair_id}: {objective} student, <T,C> = {after.cost:.3f}"
+        ),
+        f"training_loss_{pair_name}.png": plot_training_loss(
+            trained.losses, title=f"{objective} distillation, {pair_name}, {len(train_pairs):,} pairs"
+        ),
+    }
+    for name, figure in figures.items():
+        figure.savefig(out_dir / name, dpi=130)
+        plt.close(figure)  # a notebook shows the files; open figures would pile up over repeated runs
 
     rows = pd.concat(
         [
@@ -311,8 +319,6 @@ def run_transport_plans(config: TransportPlanConfig) -> pd.DataFrame:
 
 
 def _plot_shown(shown, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
     count = len(shown) // 2
     figure, axes = plt.subplots(count, 2, figsize=(16, 5.5 * count), squeeze=False)
     for k, (pair_id, objective, alignment, reference) in enumerate(shown):
