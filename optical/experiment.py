@@ -144,7 +144,7 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
             num_queries=config.num_queries,
             verses_per_passage=config.verses_per_passage,
         )
-    collection.write(work_dir / "collections" / collection.name)
+        collection.write(work_dir / "collections" / collection.name)  # TREC files for other tools
     timings["data"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

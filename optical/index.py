@@ -31,6 +31,7 @@ class VectorIndex:
 
     def __init__(self, index, document_ids: list[str], kind: str) -> None:
         self.index, self.document_ids, self.kind = index, document_ids, kind
+        self._gpu_index = None
 
     @classmethod
     def build(
@@ -62,18 +63,26 @@ class VectorIndex:
     ) -> dict[str, dict[str, float]]:
         """Top-k documents per query -> run {qid: {docid: score}}. nprobe (ivf), ef_search (hnsw): recall knobs."""
         faiss = _faiss()
+        index = self._searchable(faiss)
         if self.kind == "ivf":
-            self.index.nprobe = nprobe
+            index.nprobe = nprobe
         if self.kind == "hnsw":
-            self.index.hnsw.efSearch = max(ef_search, k)
-        index = self.index
-        if self.kind != "hnsw" and torch.cuda.is_available() and hasattr(faiss, "StandardGpuResources"):
-            index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), torch.cuda.current_device(), index)
+            index.hnsw.efSearch = max(ef_search, k)
         scores, positions = index.search(np.ascontiguousarray(queries.float().numpy()), min(k, len(self.document_ids)))
         return {
             qid: {self.document_ids[p]: float(s) for p, s in zip(row_positions, row_scores, strict=True) if p >= 0}
             for qid, row_positions, row_scores in zip(query_ids, positions.tolist(), scores.tolist(), strict=True)
         }
+
+    def _searchable(self, faiss):
+        """The index to search: a GPU copy, made once, where FAISS has GPU support and CUDA is present."""
+        if self.kind != "hnsw" and torch.cuda.is_available() and hasattr(faiss, "StandardGpuResources"):
+            if self._gpu_index is None:
+                self._gpu_index = faiss.index_cpu_to_gpu(
+                    faiss.StandardGpuResources(), torch.cuda.current_device(), self.index
+                )
+            return self._gpu_index
+        return self.index
 
     def save(self, directory: str | os.PathLike) -> Path:
         """``index.faiss`` and ``ids.json`` under ``directory`` (written to temporary names, then renamed)."""
