@@ -10,7 +10,7 @@ import torch
 
 from optical.encoders import TokenEncoder
 
-__all__ = ["dense_search", "encode_documents", "top_k_run"]
+__all__ = ["cached_encoding", "dense_search", "encode_documents", "top_k_run"]
 
 
 def _cache_key(encoder: TokenEncoder, texts: list[str], max_length: int) -> str:
@@ -36,16 +36,32 @@ def encode_documents(
     encoder never reads a stale cache.
     """
     texts = list(documents.values())
-    cache_file = Path(cache_dir) / f"docs-{_cache_key(encoder, texts, max_length)}.pt" if cache_dir else None
-    if cache_file is not None and cache_file.exists():
+
+    def encode() -> torch.Tensor:
+        return encoder.embed(texts, batch_size=batch_size, max_length=max_length, progress="encode documents")
+
+    if cache_dir is None:
+        return encode()
+    return cached_encoding("docs", encoder, texts, max_length, cache_dir, encode)
+
+
+def cached_encoding(
+    kind: str, encoder: TokenEncoder, texts: list[str], max_length: int, cache_dir: str | os.PathLike, compute
+):
+    """``compute()`` of these texts, kept as ``<kind>-<hash>.pt`` under ``cache_dir`` and read back later.
+
+    The hash covers the encoder's model directory, max_length and every text; the file is written
+    under a temporary name and renamed, so a killed run never leaves a half-written cache.
+    """
+    cache_file = Path(cache_dir) / f"{kind}-{_cache_key(encoder, texts, max_length)}.pt"
+    if cache_file.exists():
         return torch.load(cache_file)
-    embeddings = encoder.embed(texts, batch_size=batch_size, max_length=max_length, progress="encode documents")
-    if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache_file.with_suffix(".tmp")
-        torch.save(embeddings, partial)
-        os.replace(partial, cache_file)
-    return embeddings
+    value = compute()
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache_file.with_suffix(".partial")
+    torch.save(value, partial)
+    os.replace(partial, cache_file)
+    return value
 
 
 def dense_search(

@@ -7,18 +7,16 @@ documents by MaxP. Document representations and indexes are cached under ``cache
 
 from __future__ import annotations
 
-import hashlib
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
 
 from optical.encoders import TokenEncoder
 from optical.index import KINDS, cached_index
 from optical.late_interaction import encode_tokens, maxsim_search
 from optical.passages import document_of, max_passage, split_passages
-from optical.retrieval import dense_search, encode_documents
+from optical.retrieval import cached_encoding, dense_search, encode_documents
 
 SCORINGS = ("dense", "maxsim")
 INDEXES = ("exact", *KINDS)
@@ -60,10 +58,18 @@ class DocumentSearch:
             stride = settings.passage_stride or max(1, settings.passage_window // 2)
             documents = split_passages(documents, window=settings.passage_window, stride=stride)
         self.ids, texts = list(documents), list(documents.values())
-        self.passages_per_document = len(self.ids) / max(1, len({document_of(i) for i in self.ids}))
+        documents_count = len({document_of(i) for i in self.ids}) if settings.passage_window else len(self.ids)
+        self.passages_per_document = len(self.ids) / max(1, documents_count)
         max_length = settings.document_max_length
         if settings.scoring == "maxsim":
-            self.tokens = _cached_tokens(teacher, texts, max_length, cache_dir)
+            self.tokens = cached_encoding(
+                "tokens",
+                teacher,
+                texts,
+                max_length,
+                cache_dir,
+                lambda: encode_tokens(teacher, texts, max_length=max_length, progress="encode document tokens"),
+            )
         else:
             self.vectors = encode_documents(teacher, documents, cache_dir=cache_dir, max_length=max_length)
             if settings.index != "exact":
@@ -73,10 +79,7 @@ class DocumentSearch:
         """Run {qid: {docid: score}} of ``encoder`` on ``queries``, ``depth`` documents each."""
         query_ids, texts = list(queries), list(queries.values())
         settings = self.settings
-        per_document = (
-            len(self.ids) / max(1, len({i.rsplit("#", 1)[0] for i in self.ids})) if settings.passage_window else 1
-        )
-        k = min(len(self.ids), int(settings.depth * per_document) + 1)
+        k = min(len(self.ids), math.ceil(settings.depth * self.passages_per_document))  # enough for depth documents
         if settings.scoring == "maxsim":
             query_vectors, query_mask = encode_tokens(encoder, texts)
             run = maxsim_search(query_vectors, query_mask, *self.tokens, query_ids, self.ids, k=k)
@@ -87,19 +90,3 @@ class DocumentSearch:
             else:
                 run = self.index.search(embeddings, query_ids, k=k)
         return max_passage(run, depth=settings.depth) if settings.passage_window else run
-
-
-def _cached_tokens(
-    teacher: TokenEncoder, texts: list[str], max_length: int, cache_dir: Path
-) -> tuple[torch.Tensor, torch.Tensor]:
-    digest = hashlib.sha256(f"{teacher.model_dir}|{max_length}".encode())
-    for text in texts:
-        digest.update(text.encode() + b"\0")
-    path = cache_dir / f"tokens-{digest.hexdigest()[:16]}.pt"
-    if path.exists():
-        return torch.load(path)
-    tokens = encode_tokens(teacher, texts, max_length=max_length, progress="encode document tokens")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(tokens, path.with_suffix(".partial"))
-    os.replace(path.with_suffix(".partial"), path)
-    return tokens
