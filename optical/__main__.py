@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     table = rows.pivot(index="objective", columns="measure", values="value")
     print(table.round(4).to_string())
-    print(f"main job done in {time.perf_counter() - start:.0f} s; results appended to {config.out_dir}/results.csv")
+    print(f"main job done in {time.perf_counter() - start:.0f} s; results recorded in {config.out_dir}/results.csv")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from optical.distributed import is_main_process
 from optical.encoders import DEFAULT_MODEL, TokenEncoder
 from optical.metrics import DEFAULT_MEASURES, evaluate, write_run
 from optical.plots import plot_training_loss, plot_transport_plan
-from optical.results import RESULT_COLUMNS, append_results
+from optical.results import RESULT_COLUMNS, record_results
 from optical.search import DocumentSearch, SearchSettings
 from optical.train import TrainConfig, pick_device, train
 
@@ -115,9 +115,9 @@ def _config_tag(config: MainConfig) -> str:
 def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     """Zero-shot teacher vs the distilled student (``config.train.objective``, OT by default), embedded collection.
 
-    Appends rows to ``out_dir/results.csv`` and writes ``transport_plan_en-<lang>.png``,
+    Records its rows in ``out_dir/results.csv`` and writes ``transport_plan_en-<lang>.png``,
     ``training_loss_en-<lang>.png`` and ``main_en-<lang>.md`` (table, setting, timings). Returns
-    the rows it appended.
+    the rows it recorded.
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -198,7 +198,7 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
         ],
         ignore_index=True,
     )
-    append_results(rows, out_dir / "results.csv")
+    record_results(rows, out_dir / "results.csv")
     summary = out_dir / f"main_{pair_name}.md"
     reports = []
     if bible is not None:
@@ -264,8 +264,8 @@ def latest_checkpoint(work_dir: str | Path, language: str) -> Path:
 def run_transport_plans(config: TransportPlanConfig) -> pd.DataFrame:
     """Plans before and after training beside eflomal links; link agreement before vs after.
 
-    Writes ``transport_plans_en-<lang>.png`` and ``alignment_agreement_en-<lang>.md`` and appends
-    the mean link precision, recall and F1 (study ``alignment``) to ``results.csv``.
+    Writes ``transport_plans_en-<lang>.png`` and ``alignment_agreement_en-<lang>.md`` and records
+    the mean link precision, recall and F1 (study ``alignment``) in ``results.csv``.
     """
     from optical.train import load_student_weights
     from optical.word_alignment import agreement, eflomal_links, plan_links, pretokenize
@@ -314,7 +314,7 @@ def run_transport_plans(config: TransportPlanConfig) -> pd.DataFrame:
     long = long.assign(
         study="alignment", language=f"en-{config.language}", train_pairs=0, epochs=0, seed=0, split=config.split
     )
-    append_results(long, out_dir / "results.csv")
+    record_results(long, out_dir / "results.csv")
     return scores
 
 

@@ -1,8 +1,7 @@
-"""The long-form results table every study appends to (``figures/results.csv``)."""
+"""The long-form results table of every study (``figures/results.csv``): one row per configuration and measure."""
 
 from __future__ import annotations
 
-import csv
 import fcntl
 import os
 from pathlib import Path
@@ -10,13 +9,16 @@ from pathlib import Path
 import pandas as pd
 
 RESULT_COLUMNS = ("study", "language", "objective", "train_pairs", "epochs", "seed", "split", "measure", "value")
+RESULT_KEY = RESULT_COLUMNS[:-1]  # a configuration and measure: one row, its latest value
 
 
-def append_results(rows: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Append ``rows`` (the RESULT_COLUMNS, extra columns refused) to the CSV at ``path``.
+def record_results(rows: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write ``rows`` (the RESULT_COLUMNS, extra columns refused) into the CSV at ``path``.
 
-    The header is written when the file is new; an exclusive lock keeps rows of concurrent runs
-    whole and in one piece.
+    A row replaces the table's row of the same configuration and measure (RESULT_KEY): a rerun's
+    numbers win and regenerating a study does not grow the table; every other row is kept. The table
+    is rewritten into a temporary file renamed over it, under an exclusive lock on a file beside it,
+    so concurrent runs lose no row and a run killed mid-write leaves the old table whole.
     """
     extra = set(rows.columns) - set(RESULT_COLUMNS)
     missing = set(RESULT_COLUMNS) - set(rows.columns)
@@ -24,13 +26,21 @@ def append_results(rows: pd.DataFrame, path: str | os.PathLike) -> Path:
         raise ValueError(f"results need exactly the columns {RESULT_COLUMNS}; extra {extra}, missing {missing}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8", newline="") as out:
-        fcntl.flock(out, fcntl.LOCK_EX)
-        writer = csv.writer(out, lineterminator="\n")
-        if out.seek(0, os.SEEK_END) == 0:  # the size now, under the lock: another run may have begun the file
-            writer.writerow(RESULT_COLUMNS)
-        writer.writerows(rows.loc[:, list(RESULT_COLUMNS)].itertuples(index=False, name=None))
+    new = rows.loc[:, list(RESULT_COLUMNS)].drop_duplicates(subset=list(RESULT_KEY), keep="last")
+    with open(path.parent / f".{path.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old = read_results(path)
+        replaced = _keys(old).isin(_keys(new))
+        table = pd.concat([old[~replaced], new]) if (~replaced).any() else new
+        partial = path.with_suffix(".partial")
+        table.to_csv(partial, index=False, lineterminator="\n")
+        os.replace(partial, path)
     return path
+
+
+def _keys(table: pd.DataFrame) -> pd.MultiIndex:
+    """RESULT_KEY of every row, as text, so keys read back from the CSV compare equal to fresh ones."""
+    return pd.MultiIndex.from_frame(table.loc[:, list(RESULT_KEY)].astype(str))
 
 
 def read_results(path: str | os.PathLike) -> pd.DataFrame:

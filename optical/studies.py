@@ -297,9 +297,12 @@ def to_results_rows(scores: pd.DataFrame, study: str, split: str) -> pd.DataFram
 
 
 def mean_std_table(
-    summary: pd.DataFrame, measures: tuple[str, ...], *, query_set: str = "clean", index: str = "label"
+    summary: pd.DataFrame, measures: tuple[str, ...], *, query_set: str = "clean", index: str | list[str] = "label"
 ) -> pd.DataFrame:
-    """``index`` x measure cells written ``mean ± std (n)`` for the notebooks' tables."""
+    """``index`` x measure cells written ``mean ± std (n)`` for the notebooks' tables.
+
+    index: one column or several (e.g. ``["label", "train_pairs"]``); rows keep the summary's order.
+    """
     rows = summary[(summary.query_set == query_set) & summary.measure.isin(measures)]
     cells = rows.assign(
         cell=[
@@ -307,7 +310,9 @@ def mean_std_table(
             for m, s, n in zip(rows["mean"], rows["std"], rows.seeds, strict=True)
         ]
     )
-    return cells.pivot(index=index, columns="measure", values="cell").loc[rows[index].unique(), list(measures)]
+    order = rows[index].drop_duplicates()
+    order = pd.MultiIndex.from_frame(order) if isinstance(index, list) else order
+    return cells.pivot(index=index, columns="measure", values="cell").loc[order, list(measures)]
 
 
 def by_switch_rate(summary: pd.DataFrame) -> pd.DataFrame:

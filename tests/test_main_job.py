@@ -48,8 +48,9 @@ def test_main_job_trains_evaluates_and_writes_results_and_figures(tmp_path, work
     runs = sorted(p.name for p in (work_dir / "runs").iterdir())
     assert {"bible-en-ny-dev.ot.trec", "bible-en-ny-dev.zero-shot.trec"} <= set(runs)
 
-    main(args)  # a second run appends, resumes its finished checkpoint and reuses the document cache
-    assert len(pd.read_csv(out / "results.csv")) == 20
+    main(args)  # a second run resumes its finished checkpoint, reuses the document cache, replaces its rows
+    rerun = pd.read_csv(out / "results.csv")
+    pd.testing.assert_frame_equal(rerun, results)
 
 
 def test_main_job_trains_on_a_user_tsv(tmp_path, work_dir):

@@ -1,11 +1,11 @@
-"""The shared results table: concurrent runs append without losing or mangling a row."""
+"""The shared results table: concurrent runs lose or mangle no row; a rerun replaces its own rows."""
 
 import multiprocessing
 
 import pandas as pd
 import pytest
 
-from optical.results import RESULT_COLUMNS, append_results, per_language_table, read_results
+from optical.results import RESULT_COLUMNS, per_language_table, read_results, record_results
 
 
 def rows(worker: int, batch: int) -> pd.DataFrame:
@@ -30,7 +30,7 @@ def rows(worker: int, batch: int) -> pd.DataFrame:
 def append_many(path: str, worker: int, barrier) -> None:
     barrier.wait()  # every writer opens the still-missing file at once
     for batch in range(40):
-        append_results(rows(worker, batch), path)
+        record_results(rows(worker, batch), path)
 
 
 def test_concurrent_appends_lose_no_row_and_write_one_header(tmp_path):
@@ -54,9 +54,37 @@ def test_concurrent_appends_lose_no_row_and_write_one_header(tmp_path):
     )
 
 
-def test_append_refuses_wrong_columns(tmp_path):
+def test_a_rerun_replaces_its_rows_and_keeps_the_others(tmp_path):
+    path = tmp_path / "results.csv"
+    record_results(rows(0, 1), path)
+    record_results(rows(1, 1), path)
+    rerun = rows(0, 1).assign(value=[0.5, 0.25, 0.125])
+    record_results(rerun.iloc[:2], path)
+    table = read_results(path).set_index(["objective", "seed"])
+    assert len(table) == 6 and path.read_text().count("study,") == 1
+    assert table.loc[("w0", 0), "value"] == 0.5 and table.loc[("w0", 1), "value"] == 0.25
+    assert table.loc[("w0", 2), "value"] == pytest.approx(0.001)  # not in the rerun: kept
+    assert table.loc[("w1", 0), "value"] == pytest.approx(1.001)  # another configuration: kept
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_a_write_killed_before_the_rename_leaves_the_old_table(tmp_path, monkeypatch):
+    path = tmp_path / "results.csv"
+    record_results(rows(0, 1), path)
+    before = path.read_bytes()
+
+    def killed(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("optical.results.os.replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        record_results(rows(1, 1), path)
+    assert path.read_bytes() == before
+
+
+def test_record_refuses_wrong_columns(tmp_path):
     with pytest.raises(ValueError, match="missing {'value'}"):
-        append_results(rows(0, 0).drop(columns="value"), tmp_path / "results.csv")
+        record_results(rows(0, 0).drop(columns="value"), tmp_path / "results.csv")
     assert not (tmp_path / "results.csv").exists()
 
 

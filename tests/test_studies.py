@@ -7,7 +7,15 @@ import pytest
 
 import optical.studies as studies
 from optical.results import RESULT_COLUMNS
-from optical.studies import StudyRun, StudySettings, run_study, seed_summary, significance, to_results_rows
+from optical.studies import (
+    StudyRun,
+    StudySettings,
+    mean_std_table,
+    run_study,
+    seed_summary,
+    significance,
+    to_results_rows,
+)
 from optical.train import TrainConfig
 
 pytestmark = pytest.mark.slow
@@ -62,3 +70,25 @@ def test_runs_are_scored_cached_and_tabulated(settings, monkeypatch):
     assert tuple(rows.columns) == RESULT_COLUMNS
     assert "switch=0.5:MAP" in set(rows.measure) and "bitext:R@1" in set(rows.measure)
     assert (rows[rows.objective == "zero-shot"].train_pairs == 0).all()
+
+
+def test_mean_std_table_by_one_or_several_columns():
+    summary = pd.DataFrame(
+        {
+            "label": ["ot", "ot", "ot", "kl"],
+            "train_pairs": [500, 500, 125, 125],
+            "query_set": ["clean", "clean", "clean", "clean"],
+            "measure": ["MAP", "R@10", "MAP", "MAP"],
+            "mean": [0.5, 0.25, 0.125, 0.0625],
+            "std": [0.01, 0.02, 0.03, float("nan")],
+            "seeds": [3, 3, 3, 1],
+        }
+    )
+    by_label_and_size = mean_std_table(summary, ("MAP",), index=["label", "train_pairs"])
+    assert list(by_label_and_size.index) == [("ot", 500), ("ot", 125), ("kl", 125)]  # the summary's order
+    assert by_label_and_size.loc[("ot", 500), "MAP"] == "0.5000 ± 0.0100 (3)"
+    assert by_label_and_size.loc[("kl", 125), "MAP"] == "0.0625 (1)"
+    with pytest.raises(ValueError):  # one label has two sizes: the label alone does not name a row
+        mean_std_table(summary, ("MAP",))
+    by_label = mean_std_table(summary[summary.train_pairs == 500], ("MAP", "R@10"))
+    assert list(by_label.columns) == ["MAP", "R@10"] and by_label.loc["ot", "R@10"] == "0.2500 ± 0.0200 (3)"
