@@ -15,10 +15,11 @@ RESULT_KEY = RESULT_COLUMNS[:-1]  # a configuration and measure: one row, its la
 def record_results(rows: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write ``rows`` (the RESULT_COLUMNS, extra columns refused) into the CSV at ``path``.
 
-    A row replaces the table's row of the same configuration and measure (RESULT_KEY): a rerun's
-    numbers win and regenerating a study does not grow the table; every other row is kept. The table
-    is rewritten into a temporary file renamed over it, under an exclusive lock on a file beside it,
-    so concurrent runs lose no row and a run killed mid-write leaves the old table whole.
+    A row replaces the value of the table's row of the same configuration and measure (RESULT_KEY),
+    in its place: a rerun's numbers win and regenerating a study neither grows nor reorders the
+    table; other rows are kept and new ones added at the end. The table is rewritten into a temporary
+    file renamed over it, under an exclusive lock on a file beside it, so concurrent runs lose no row
+    and a run killed mid-write leaves the old table whole.
     """
     extra = set(rows.columns) - set(RESULT_COLUMNS)
     missing = set(RESULT_COLUMNS) - set(rows.columns)
@@ -30,8 +31,12 @@ def record_results(rows: pd.DataFrame, path: str | os.PathLike) -> Path:
     with open(path.parent / f".{path.name}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         old = read_results(path)
-        replaced = _keys(old).isin(_keys(new))
-        table = pd.concat([old[~replaced], new]) if (~replaced).any() else new
+        old_keys, new_keys = _keys(old), _keys(new)
+        replaced = old_keys.isin(new_keys)
+        new_values = pd.Series(new["value"].to_numpy(), index=new_keys)
+        old.loc[replaced, "value"] = new_values.reindex(old_keys[replaced]).to_numpy()  # in place: no reordering
+        added = new[~new_keys.isin(old_keys)]
+        table = pd.concat([old, added]) if len(old) else added
         partial = path.with_suffix(".partial")
         table.to_csv(partial, index=False, lineterminator="\n")
         os.replace(partial, path)

@@ -61,6 +61,7 @@ def test_a_rerun_replaces_its_rows_and_keeps_the_others(tmp_path):
     rerun = rows(0, 1).assign(value=[0.5, 0.25, 0.125])
     record_results(rerun.iloc[:2], path)
     table = read_results(path).set_index(["objective", "seed"])
+    assert list(table.index) == [("w0", 0), ("w0", 1), ("w0", 2), ("w1", 0), ("w1", 1), ("w1", 2)]  # order kept
     assert len(table) == 6 and path.read_text().count("study,") == 1
     assert table.loc[("w0", 0), "value"] == 0.5 and table.loc[("w0", 1), "value"] == 0.25
     assert table.loc[("w0", 2), "value"] == pytest.approx(0.001)  # not in the rerun: kept
