@@ -40,6 +40,12 @@ def shard(batch: list[int], rank: int, world: int) -> list[int]:
     return batch[rank::world]
 
 
+def barrier() -> None:
+    """Wait until every rank reaches this point (nothing outside a process group)."""
+    if rank_and_world()[1] > 1:
+        dist.barrier()
+
+
 def gather(value) -> list:
     """``value`` from every rank, in rank order (``[value]`` outside a process group)."""
     rank, world = rank_and_world()

@@ -17,9 +17,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-__all__ = ["DEFAULT_MODEL", "TokenBatch", "TokenEncoder", "resolve_model_dir"]
+__all__ = ["DEFAULT_MAX_LENGTH", "DEFAULT_MODEL", "TokenBatch", "TokenEncoder", "resolve_model_dir"]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"  # the name that stands for the packaged teacher
+# Tokens per training sentence and query. At 64, 30% of the Chichewa training verses and 25% of the
+# test queries were cut (3.05 WordPiece pieces per word); at 128, 0.33% and 0.2% (Spanish 0.06%, 0%).
+DEFAULT_MAX_LENGTH = 128
 
 
 @dataclass
@@ -34,6 +37,10 @@ class TokenBatch:
     embeddings: torch.Tensor
     attention_mask: torch.Tensor
     content_mask: torch.Tensor
+
+    def to(self, device: torch.device | str) -> TokenBatch:
+        """The same batch on ``device``."""
+        return TokenBatch(self.embeddings.to(device), self.attention_mask.to(device), self.content_mask.to(device))
 
     def pooled(self) -> torch.Tensor:
         """Mean over real tokens, L2-normalised: (B, d), the sentence-transformers embedding."""
@@ -77,7 +84,7 @@ class TokenEncoder(nn.Module):
         self,
         model: str | os.PathLike = DEFAULT_MODEL,
         *,
-        max_length: int = 64,
+        max_length: int = DEFAULT_MAX_LENGTH,
         output_dim: int | None = None,
         exclude_special: bool = True,
     ) -> None:
@@ -114,6 +121,11 @@ class TokenEncoder(nn.Module):
             return_special_tokens_mask=True,
         )
 
+    def token_lengths(self, texts: list[str], max_length: int | None = None) -> list[int]:
+        """Tokens of each text after truncation at ``max_length`` (default: the encoder's), special ones included."""
+        ids = self.tokenizer(list(texts), truncation=True, max_length=max_length or self.max_length)["input_ids"]
+        return [len(row) for row in ids]
+
     def forward(self, tokens: dict[str, torch.Tensor]) -> TokenBatch:
         """tokens from :meth:`tokenize` -> TokenBatch with (B, L, dim) embeddings."""
         device = self.device
@@ -142,11 +154,12 @@ class TokenEncoder(nn.Module):
     ) -> torch.Tensor:
         """Sentence embeddings (N, dim), mean-pooled and L2-normalised, on the CPU in float32.
 
-        Sentences are encoded longest first, so that batches carry little padding.
+        Sentences are encoded longest first (by token count), so that batches carry little padding.
         """
         was_training = self.training
         self.eval()
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        lengths = self.token_lengths(texts, max_length)
+        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
         out = torch.empty(len(texts), self.dim)
         starts = range(0, len(texts), batch_size)
         for start in tqdm(starts, desc=progress, disable=progress is None, unit="batch"):

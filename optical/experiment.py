@@ -24,7 +24,7 @@ from optical.data import (
 )
 from optical.data.trec_collection import load_collection_dir, load_ir_dataset
 from optical.distributed import is_main_process
-from optical.encoders import DEFAULT_MODEL, TokenEncoder
+from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.metrics import DEFAULT_MEASURES, evaluate, write_run
 from optical.plots import plot_training_loss, plot_transport_plan
 from optical.results import RESULT_COLUMNS, record_results
@@ -48,7 +48,7 @@ class MainConfig:
     verses_per_passage: int = 3  # consecutive English verses per document
     teacher: str = DEFAULT_MODEL  # packaged model name or a local Hugging Face directory
     student: str = DEFAULT_MODEL  # where the student starts from (same choices)
-    max_length: int = 64  # tokens per training sentence and query
+    max_length: int = DEFAULT_MAX_LENGTH  # tokens per training sentence and query (at most 1% of verses cut)
     out_dir: str = "figures"  # results.csv, figures and the summary table go here
     work_dir: str = ".cache/optical"  # collections, runs, document embeddings, checkpoints
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -151,8 +151,17 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     teacher = TokenEncoder(config.teacher, max_length=config.max_length).to(device)
     student = TokenEncoder(config.student, max_length=config.max_length, output_dim=teacher.dim).to(device)
     checkpoint_dir = work_dir / "checkpoints" / f"main-{pair_name}-{_config_tag(config)}"
+    teacher_cache = work_dir / "teacher_states"
     if not is_main_process():  # the other torchrun workers only train their share of each batch
-        train(student, teacher, train_pairs, config.train, checkpoint_dir=checkpoint_dir, progress=False)
+        train(
+            student,
+            teacher,
+            train_pairs,
+            config.train,
+            checkpoint_dir=checkpoint_dir,
+            teacher_cache=teacher_cache,
+            progress=False,
+        )
         return pd.DataFrame(columns=list(RESULT_COLUMNS))
     search = DocumentSearch(teacher, collection.documents, config.search, cache_dir=work_dir / "embeddings")
     timings["encode documents"] = time.perf_counter() - clock
@@ -166,8 +175,17 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     before = soft_alignment(teacher, student, example.english, example.foreign, epsilon=config.train.epsilon)
 
     clock = time.perf_counter()
-    trained = train(student, teacher, train_pairs, config.train, checkpoint_dir=checkpoint_dir, progress=progress)
-    timings["train"] = time.perf_counter() - clock
+    trained = train(
+        student,
+        teacher,
+        train_pairs,
+        config.train,
+        checkpoint_dir=checkpoint_dir,
+        teacher_cache=teacher_cache,
+        progress=progress,
+    )
+    timings["teacher states"] = trained.teacher_seconds
+    timings["train"] = time.perf_counter() - clock - trained.teacher_seconds
 
     clock = time.perf_counter()
     distilled, _, run = evaluate_encoder(student, collection, search)
@@ -246,7 +264,7 @@ class TransportPlanConfig:
     num_scored: int = 100  # held-out pairs whose links are scored
     reference_pairs: int = 5000  # training pairs eflomal learns from besides the scored ones
     epsilon: float = 0.02  # Sinkhorn regularisation of the plans
-    max_length: int = 64  # tokens per sentence, as in training
+    max_length: int = DEFAULT_MAX_LENGTH  # tokens per sentence, as in training
     out_dir: str = "figures"
     work_dir: str = ".cache/optical"
 

@@ -25,18 +25,23 @@ def encode_tokens(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Unit token vectors (N, L, d) in float16 and their mask (N, L), padded to the longest text.
 
-    float16 halves the memory of a token index; scores are computed in float32.
+    Texts are encoded longest first (by token count), so that batches carry little padding, and
+    returned in the given order. float16 halves the memory of a token index; scores are computed in
+    float32.
     """
     was_training = encoder.training
     encoder.eval()
-    chunks = []
+    lengths = encoder.token_lengths(texts, max_length)
+    order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+    vectors = torch.zeros(len(texts), max(lengths, default=0), encoder.dim, dtype=torch.float16)  # (N, L, d)
+    mask = torch.zeros(len(texts), max(lengths, default=0), dtype=torch.bool)  # (N, L)
     for start in tqdm(range(0, len(texts), batch_size), desc=progress, disable=progress is None, unit="batch"):
-        batch = encoder.encode(texts[start : start + batch_size], max_length)
-        chunks.append((F.normalize(batch.embeddings.float(), dim=-1).half().cpu(), batch.attention_mask.bool().cpu()))
+        index = order[start : start + batch_size]
+        batch = encoder.encode([texts[i] for i in index], max_length)
+        width = batch.embeddings.shape[1]
+        vectors[index, :width] = F.normalize(batch.embeddings.float(), dim=-1).half().cpu()
+        mask[index, :width] = batch.attention_mask.bool().cpu()
     encoder.train(was_training)
-    length = max(vectors.shape[1] for vectors, _ in chunks)
-    vectors = torch.cat([F.pad(v, (0, 0, 0, length - v.shape[1])) for v, _ in chunks])
-    mask = torch.cat([F.pad(m, (0, length - m.shape[1])) for _, m in chunks])
     return vectors, mask
 
 

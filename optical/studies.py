@@ -26,7 +26,7 @@ import torch
 
 from optical.codeswitch import Lexicon, code_switch, induce_lexicon, translate_words
 from optical.data import BitextPair, bible_clir_collection, bible_splits, load_bible_bitext, sample_pairs
-from optical.encoders import DEFAULT_MODEL, TokenEncoder
+from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.metrics import DEFAULT_MEASURES, evaluate
 from optical.retrieval import dense_search, encode_documents
 from optical.stats import paired_randomization_test
@@ -63,15 +63,18 @@ class StudySettings:
     switch_rates: tuple[float, ...] = (0.1, 0.25, 0.5)  # code-switched query sets besides the clean one
     bitext_pairs: int = 1000  # held-out pairs for bitext retrieval
     lexicon_pairs: int = 8000  # training pairs the eflomal lexicon is induced from
-    max_length: int = 64
+    max_length: int = DEFAULT_MAX_LENGTH  # tokens per training sentence and query
     teacher: str = DEFAULT_MODEL
     student: str = DEFAULT_MODEL
     train: TrainConfig = field(default_factory=TrainConfig)  # objective, epochs and seed come from the run
     work_dir: str = ".cache/optical"
+    cache_teacher_states: bool = True  # read the teacher's token states from work_dir/teacher_states (computed once)
     keep_checkpoints: bool = False  # a checkpoint holds the Adam state (~270 MB); scores are what the studies need
 
     def key(self, run: StudyRun) -> str:
-        settings = {k: v for k, v in asdict(self).items() if k not in ("work_dir", "keep_checkpoints")}
+        settings = {
+            k: v for k, v in asdict(self).items() if k not in ("work_dir", "keep_checkpoints", "cache_teacher_states")
+        }
         text = json.dumps({"run": asdict(run), "settings": settings}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -161,7 +164,16 @@ def _train_student(run: StudyRun, settings: StudySettings, shared: _Shared, prog
         **{**asdict(settings.train), "objective": run.objective, "epochs": run.epochs, "seed": run.seed}
     )
     checkpoint_dir = Path(settings.work_dir) / "checkpoints" / f"study-{settings.key(run)}"
-    train(student, shared.teacher, pairs, config, checkpoint_dir=checkpoint_dir, progress=progress)
+    teacher_cache = Path(settings.work_dir) / "teacher_states" if settings.cache_teacher_states else None
+    train(
+        student,
+        shared.teacher,
+        pairs,
+        config,
+        checkpoint_dir=checkpoint_dir,
+        teacher_cache=teacher_cache,
+        progress=progress,
+    )
     if not settings.keep_checkpoints:
         (checkpoint_dir / "last.pt").unlink(missing_ok=True)
     return student.eval()

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from optical.batching import length_bucketed_batches, shuffled_batches
 from optical.data.bitext import BitextPair
 from optical.distributed import gather, mean_over_ranks, rank_and_world, shard
 from optical.encoders import TokenEncoder
@@ -23,6 +24,7 @@ from optical.losses import (
     sentence_mse_loss,
     token_mse_loss,
 )
+from optical.teacher_states import TeacherStateStore
 
 __all__ = [
     "TrainConfig",
@@ -57,6 +59,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     amp: bool = True  # bf16 autocast when training on CUDA (ignored on CPU)
     checkpoint_every: int = 100  # steps between checkpoints (when a checkpoint folder is given)
+    bucket_by_length: bool = True  # batch pairs of similar foreign length together (less padding); False: random
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -74,7 +77,8 @@ class TrainResult:
 
     losses: list[float] = field(default_factory=list)
     steps: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # the training loop
+    teacher_seconds: float = 0.0  # computing the teacher states the cache lacked (0 when all were cached)
 
 
 def _check_device(device: str) -> None:
@@ -96,10 +100,15 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _batches(num_pairs: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
-    """The epoch's batches of pair indices, shuffled by (seed, epoch) so a resumed run sees the same."""
-    order = torch.randperm(num_pairs, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch)).tolist()
-    return [order[i : i + batch_size] for i in range(0, num_pairs, batch_size)]
+def epoch_batches(student: TokenEncoder, pairs: list[BitextPair], config: TrainConfig):
+    """``batches(epoch)``: the epoch's batches of pair indices, a pure function of (seed, epoch).
+
+    With ``config.bucket_by_length`` pairs of similar foreign token length share a batch.
+    """
+    if not config.bucket_by_length:
+        return lambda epoch: shuffled_batches(len(pairs), config.batch_size, config.seed, epoch)
+    lengths = student.token_lengths([pair.foreign for pair in pairs])
+    return lambda epoch: length_bucketed_batches(lengths, config.batch_size, config.seed, epoch)
 
 
 def loss_function(config: TrainConfig):
@@ -140,12 +149,17 @@ def train(
     config: TrainConfig,
     *,
     checkpoint_dir: str | os.PathLike | None = None,
+    teacher_cache: str | os.PathLike | None = None,
     progress: bool = True,
 ) -> TrainResult:
     """Distil ``teacher`` (English side) into ``student`` (foreign side) on ``pairs``.
 
     The teacher stays frozen in eval mode. With ``checkpoint_dir``, ``last.pt`` is written every
     ``config.checkpoint_every`` steps and at the end, and a run that finds one resumes from it.
+
+    With ``teacher_cache`` (a folder), the teacher's token states of the English sides are read
+    from a :class:`~optical.teacher_states.TeacherStateStore` there, computed once for the texts it
+    lacks, instead of a teacher forward pass at every step.
 
     Inside a process group (``torchrun``, see :mod:`optical.distributed`) the student is wrapped in
     DistributedDataParallel and each of the W ranks encodes every W-th pair of each global batch of
@@ -181,6 +195,13 @@ def train(
     )
 
     result, step = TrainResult(), 0
+    clock = time.perf_counter()
+    show = progress and rank == 0
+    states = None
+    if teacher_cache is not None:
+        states = TeacherStateStore(teacher, teacher_cache).states([pair.english for pair in pairs], progress=show)
+    result.teacher_seconds = time.perf_counter() - clock
+    batches = epoch_batches(student, pairs, config)
     checkpoint = Path(checkpoint_dir) / "last.pt" if checkpoint_dir else None
     if checkpoint is not None and checkpoint.exists():
         try:
@@ -217,16 +238,17 @@ def train(
             _save_atomically(state, checkpoint)
 
     start = time.perf_counter()
-    show = progress and rank == 0
     bar = tqdm(total=total_steps, initial=step, desc=f"train {config.objective}", disable=not show, unit="step")
     for epoch in range(step // steps_per_epoch, config.epochs):
-        for batch in _batches(len(pairs), config.batch_size, config.seed, epoch)[step % steps_per_epoch :]:
+        for batch in batches(epoch)[step % steps_per_epoch :]:
             local = shard(batch, rank, world)
-            english = [pairs[i].english for i in local]
             foreign = [pairs[i].foreign for i in local]
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                with torch.no_grad():
-                    teacher_tokens = teacher.encode(english)  # (b, n, d)
+                if states is not None:
+                    teacher_tokens = states.batch(local).to(device)  # (b, n, d)
+                else:
+                    with torch.no_grad():
+                        teacher_tokens = teacher.encode([pairs[i].english for i in local])  # (b, n, d)
                 student_tokens = model(student.tokenize(foreign))  # (b, m, d)
                 # weight world * b / B: DDP's mean over ranks then equals the mean over the global batch
                 loss = loss_fn(teacher_tokens, student_tokens).loss * (world * len(local) / len(batch))

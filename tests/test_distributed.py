@@ -13,8 +13,10 @@ CONFIG = {"epochs": 1, "batch_size": 8, "device": "cpu", "warmup_ratio": 0.0, "l
 NUM_PAIRS = 21  # global batches of 8, 8 and 5: the last splits 3 + 2, so the shares must be weighted
 
 
-def train_student(checkpoint_dir: str) -> None:
-    """Train a copy of the packaged model on the first pairs, without dropout (its masks depend on the shard)."""
+def train_student(checkpoint_dir: str, teacher_cache: str) -> None:
+    """Train a copy of the packaged model on the first pairs, without dropout (its masks depend on the shard).
+
+    The teacher states come from ``teacher_cache``: under torchrun rank 0 computes them, the others wait."""
     from optical.data import load_bible_bitext
     from optical.encoders import TokenEncoder
     from optical.train import TrainConfig, train
@@ -25,22 +27,32 @@ def train_student(checkpoint_dir: str) -> None:
         if isinstance(module, torch.nn.Dropout):
             module.p = 0.0
     pairs = load_bible_bitext("ny").pairs[:NUM_PAIRS]
-    train(student, teacher, pairs, TrainConfig(**CONFIG), checkpoint_dir=checkpoint_dir, progress=False)
+    train(
+        student,
+        teacher,
+        pairs,
+        TrainConfig(**CONFIG),
+        checkpoint_dir=checkpoint_dir,
+        teacher_cache=teacher_cache,
+        progress=False,
+    )
 
 
-def worker(rank: int, world: int, rendezvous: str, checkpoint_dir: str) -> None:
+def worker(rank: int, world: int, rendezvous: str, checkpoint_dir: str, teacher_cache: str) -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=world)
     try:
-        train_student(checkpoint_dir)
+        train_student(checkpoint_dir, teacher_cache)
     finally:
         dist.destroy_process_group()
 
 
 def test_two_gloo_processes_equal_one_process_on_the_same_global_batch(tmp_path):
-    mp.spawn(worker, args=(2, str(tmp_path / "rendezvous"), str(tmp_path / "ddp")), nprocs=2, join=True)
-    train_student(str(tmp_path / "single"))
+    states = str(tmp_path / "teacher_states")
+    mp.spawn(worker, args=(2, str(tmp_path / "rendezvous"), str(tmp_path / "ddp"), states), nprocs=2, join=True)
+    assert len(list((tmp_path / "teacher_states").glob("*/*.index.npz"))) == 1  # computed once, by rank 0
+    train_student(str(tmp_path / "single"), states)
 
     ddp = torch.load(tmp_path / "ddp" / "last.pt", weights_only=False)
     single = torch.load(tmp_path / "single" / "last.pt", weights_only=False)

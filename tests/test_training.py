@@ -117,3 +117,18 @@ def test_soft_alignment_is_a_labelled_plan(teacher):
     assert alignment.plan.shape == (len(alignment.english_tokens), len(alignment.foreign_tokens))
     assert alignment.english_tokens == ["god", "is", "love", "."]
     assert alignment.plan.sum() == pytest.approx(1.0, abs=1e-4)
+
+
+def test_length_sorted_encoding_returns_the_given_order(teacher):
+    """embed and encode_tokens encode longest first but give each text its own row back."""
+    from optical.late_interaction import encode_tokens
+
+    texts = ["Jesus wept.", "In the beginning God created the heaven and the earth.", "Amen.", "God is love, amen."]
+    vectors, mask = encode_tokens(teacher, texts, batch_size=2)
+    embedded = teacher.embed(texts, batch_size=2)
+    for row, text in enumerate(texts):
+        alone = teacher.encode([text])
+        assert mask[row].sum() == alone.attention_mask.sum()
+        expected = torch.nn.functional.normalize(alone.embeddings[0], dim=-1)
+        torch.testing.assert_close(vectors[row, : mask[row].sum()].float(), expected, atol=2e-3, rtol=1e-2)
+        torch.testing.assert_close(embedded[row], alone.pooled()[0], atol=1e-5, rtol=1e-4)
