@@ -6,10 +6,13 @@ References
 ----------
 .. [1] M. Cuturi. Sinkhorn Distances: Lightspeed Computation of Optimal Transport. NeurIPS 2013.
 .. [2] G. Peyré, M. Cuturi. Computational Optimal Transport, §4.4 (log-domain stabilisation). 2019.
+.. [3] B. Schmitzer. Stabilized Sparse Scaling Algorithms for Entropy Regularized Transport Problems.
+   SIAM J. Sci. Comput. 41(3), 2019 (absorption of large scalings into the kernel).
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -63,6 +66,12 @@ def sinkhorn(
     :math:`T_{ij} = \exp(u_i - C_{ij}/\varepsilon + v_j)` [1]_ [2]_: the iteration of POT's
     ``ot.sinkhorn(method="sinkhorn_log")``, so equal iteration counts give equal plans.
 
+    The first iteration runs in the log domain and anchors the kernel G = exp(-C/ε + u + v); the
+    next ones update scalings of it, α ← a / (G β) and β ← b / (Gᵀ α): the same iteration in exact
+    arithmetic, at the cost of two batched matrix-vector products instead of two log-sum-exps over
+    (B, n, m). When a sum underflows or a scaling of a real token leaves [e^-30, e^30], that
+    iteration runs in the log domain and re-anchors G (absorption [3]_), so small ε stays finite.
+
     Parameters
     ----------
     cost : (B, n, m) tensor, any float dtype (computed in float32).
@@ -99,40 +108,69 @@ def sinkhorn(
     if not torch.allclose(a32.sum(-1), b32.sum(-1), rtol=1e-4, atol=1e-6):
         raise ValueError("each pair's marginals must have equal total mass (a.sum(-1) == b.sum(-1))")
 
-    real = (a32 > 0).unsqueeze(2) & (b32 > 0).unsqueeze(1)  # (B, n, m) entries that may carry mass
+    row_real, column_real = a32 > 0, b32 > 0  # (B, n), (B, m)
+    real = row_real.unsqueeze(2) & column_real.unsqueeze(1)  # (B, n, m) entries that may carry mass
     # Padding gets a finite, hugely negative log-weight instead of -inf so that no NaN reaches the
     # gradient; the final mask sets its mass to exactly zero.
-    log_a = torch.where(a32 > 0, a32.clamp_min(1e-30).log(), torch.full_like(a32, -1e4))  # (B, n)
-    log_b = torch.where(b32 > 0, b32.clamp_min(1e-30).log(), torch.full_like(b32, -1e4))  # (B, m)
+    log_a = torch.where(row_real, a32.clamp_min(1e-30).log(), torch.full_like(a32, -1e4))  # (B, n)
+    log_b = torch.where(column_real, b32.clamp_min(1e-30).log(), torch.full_like(b32, -1e4))  # (B, m)
     kernel = -cost.to(torch.float32) / epsilon  # (B, n, m) log-kernel
-    log_u = torch.where(a32 > 0, 0.0, -1e4)  # (B, n) padding rows start (and stay) without mass
-    log_v = torch.zeros_like(log_b)  # (B, m) overwritten by the first update
+    log_u = torch.where(row_real, 0.0, -1e4)  # (B, n) padding rows start (and stay) without mass
+    gibbs = None  # (B, n, m) exp(kernel + u0 + v0) at the last anchor (u0, v0); the plan is alpha_i G_ij beta_j
+    alpha, beta = torch.ones_like(a32), torch.ones_like(b32)  # (B, n), (B, m) scalings: u = u0 + log alpha
+    padding = (~torch.cat([row_real, column_real], dim=1)).float()  # (B, n + m)
     error = float("inf")
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
-        log_v = log_b - torch.logsumexp(kernel + log_u.unsqueeze(2), dim=1)  # (B, m)
-        log_u = log_a - torch.logsumexp(kernel + log_v.unsqueeze(1), dim=2)  # (B, n)
+        scaled = None if gibbs is None else _scaled_iteration(gibbs, alpha, a32, b32, padding)
+        if scaled is None:  # the first iteration, or a scaling left the safe range: log domain, then re-anchor
+            log_u = log_u + torch.where(row_real, alpha, 1.0).log()  # absorb the scalings into the anchor
+            log_v = log_b - torch.logsumexp(kernel + log_u.unsqueeze(2), dim=1)  # (B, m)
+            log_u = log_a - torch.logsumexp(kernel + log_v.unsqueeze(1), dim=2)  # (B, n)
+            gibbs = torch.exp(kernel + log_u.unsqueeze(2) + log_v.unsqueeze(1))  # (B, n, m)
+            alpha, beta = torch.ones_like(a32), torch.ones_like(b32)
+        else:
+            alpha, beta = scaled
         if tol > 0 and (n_iter % check_every == 0 or n_iter == max_iter):
             with torch.no_grad():
-                error = _column_marginal_error(kernel, log_u, log_v, real, b32)
+                columns = beta * torch.bmm(alpha.unsqueeze(1), gibbs).squeeze(1)  # (B, m) = T^T 1
+                error = float((columns - b32).abs().sum(-1).max())
             if error < tol:
                 break
-    plan = torch.exp(kernel + log_u.unsqueeze(2) + log_v.unsqueeze(1)) * real  # (B, n, m)
+    plan = alpha.unsqueeze(2) * gibbs * beta.unsqueeze(1) * real  # (B, n, m)
     if tol > 0 and error >= tol:
         warnings.warn(
             f"Sinkhorn did not converge: marginal error {error:.2e} >= tol {tol:.0e} after {max_iter} "
             f"iterations (epsilon={epsilon}); raise max_iter or epsilon",
             stacklevel=2,
         )
+    if return_log:
+        log_u = log_u + torch.where(row_real, alpha, 1.0).log()
+        log_v = log_v + torch.where(column_real, beta, 1.0).log()
     plan = plan.to(cost.dtype)
     if return_log:
         return SinkhornResult(plan, log_u, log_v, n_iter, error)
     return plan
 
 
-def _column_marginal_error(
-    kernel: torch.Tensor, log_u: torch.Tensor, log_v: torch.Tensor, real: torch.Tensor, b: torch.Tensor
-) -> float:
-    """max over the batch of ||T^T 1 - b||_1 (after a u-update the rows hold exactly)."""
-    plan = torch.exp(kernel + log_u.unsqueeze(2) + log_v.unsqueeze(1)) * real  # (B, n, m)
-    return float((plan.sum(1) - b).abs().sum(-1).max())
+_TINY = 1e-30  # a sum below this counts as underflow: its scaling becomes b / _TINY, out of the safe range
+_SAFE = (math.exp(-30.0), math.exp(30.0))  # scalings inside this range keep alpha G beta far from float32 limits
+
+
+def _scaled_iteration(
+    gibbs: torch.Tensor, alpha: torch.Tensor, a: torch.Tensor, b: torch.Tensor, padding: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """One Sinkhorn iteration on the scalings of an anchored kernel: two batched matrix-vector products.
+
+    With u = u0 + log alpha, v = v0 + log beta and G = exp(kernel + u0 + v0), the log-domain
+    updates are beta = b / (G^T alpha) and alpha = a / (G beta). padding: (B, n + m) 1 where a token
+    is padding (its scaling is 0), else 0. Returns (alpha, beta), or None when a real token's
+    scaling leaves ``_SAFE`` (an underflowing sum does too): the caller then takes the iteration in
+    the log domain and re-anchors G (stabilisation by absorption, Schmitzer 2019 [3]_).
+    """
+    beta = b / torch.bmm(alpha.unsqueeze(1), gibbs).squeeze(1).clamp_min(_TINY)  # (B, 1, n) @ (B, n, m) -> (B, m)
+    alpha = a / torch.bmm(gibbs, beta.unsqueeze(2)).squeeze(2).clamp_min(_TINY)  # (B, n, m) @ (B, m, 1) -> (B, n)
+    low, high = torch.aminmax(torch.cat([alpha, beta], dim=1) + padding)  # padding reads as 1, inside the range
+    if not bool((low > _SAFE[0]) & (high < _SAFE[1])):
+        return None
+    return alpha, beta
