@@ -29,6 +29,7 @@ from optical.teacher_states import TeacherStateStore
 __all__ = [
     "TrainConfig",
     "TrainResult",
+    "cpu_has_native_bf16",
     "load_student_weights",
     "loss_function",
     "make_optimizer",
@@ -57,7 +58,7 @@ class TrainConfig:
     temperature: float = 0.05  # kl, contrastive: softmax temperature of the in-batch cosine scores
     seed: int = 0  # seeds data order, dropout and any initialisation
     device: str = "auto"  # auto | cpu | cuda
-    amp: bool = True  # bf16 autocast when training on CUDA (ignored on CPU)
+    amp: bool = True  # bf16 autocast on CUDA, and on CPUs with bf16 instructions (AVX512-BF16, AMX); else float32
     checkpoint_every: int = 100  # steps between checkpoints (when a checkpoint folder is given)
     bucket_by_length: bool = True  # batch pairs of similar foreign length together (less padding); False: random
 
@@ -92,6 +93,20 @@ def pick_device(device: str) -> torch.device:
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device='cuda' but PyTorch sees no GPU; use 'auto' or 'cpu'")
     return torch.device("cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu")
+
+
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs with bf16 matrix instructions (AVX512-BF16 or AMX), where bf16 autocast beats float32.
+
+    Measured on this project's 2-core AMD EPYC (Zen 4, AVX512-BF16): a 2048^3 matmul at 0.21 TFLOP/s in
+    float32 and 0.90 in bf16; a student forward + backward 2.3x faster. Without them bf16 is emulated
+    and slower, so training stays in float32.
+    """
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux: no cheap way to ask, stay in float32
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def _seed_everything(seed: int) -> None:
@@ -176,7 +191,7 @@ def train(
     device = pick_device(config.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", torch.cuda.current_device())  # the GPU init_from_environment chose
-    use_amp = config.amp and device.type == "cuda"
+    use_amp = config.amp and (device.type == "cuda" or cpu_has_native_bf16())
     _seed_everything(config.seed + rank)  # dropout differs across ranks; the data order does not
     student.to(device).train()
     teacher.to(device).eval().requires_grad_(False)

@@ -9,7 +9,8 @@ import torch.multiprocessing as mp
 
 pytestmark = pytest.mark.slow
 
-CONFIG = {"epochs": 1, "batch_size": 8, "device": "cpu", "warmup_ratio": 0.0, "lr": 1e-3}
+# float32: bf16 matmuls round differently for a shard than for the whole batch, which is not what this checks
+CONFIG = {"epochs": 1, "batch_size": 8, "device": "cpu", "warmup_ratio": 0.0, "lr": 1e-3, "amp": False}
 NUM_PAIRS = 21  # global batches of 8, 8 and 5: the last splits 3 + 2, so the shares must be weighted
 
 

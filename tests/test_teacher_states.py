@@ -101,7 +101,7 @@ def test_a_killed_computation_leaves_no_chunk_that_reads_as_good(teacher, pairs,
 
 
 def test_training_with_cached_states_follows_the_live_teacher(teacher, pairs, tmp_path):
-    config = TrainConfig(epochs=1, batch_size=8, device="cpu", warmup_ratio=0.0)
+    config = TrainConfig(epochs=1, batch_size=8, device="cpu", warmup_ratio=0.0, amp=False)  # float32 both ways
     live_student, cached_student = copy.deepcopy(teacher), copy.deepcopy(teacher)
     live = train(live_student.requires_grad_(True), teacher, pairs, config, progress=False)
     cached = train(cached_student.requires_grad_(True), teacher, pairs, config, teacher_cache=tmp_path, progress=False)

@@ -10,7 +10,7 @@ import torch
 from optical.alignment import soft_alignment
 from optical.encoders import resolve_model_dir
 from optical.losses import ot_distillation_loss
-from optical.train import OBJECTIVES, TrainConfig, train
+from optical.train import OBJECTIVES, TrainConfig, cpu_has_native_bf16, train
 
 pytestmark = pytest.mark.slow
 
@@ -132,3 +132,23 @@ def test_length_sorted_encoding_returns_the_given_order(teacher):
         expected = torch.nn.functional.normalize(alone.embeddings[0], dim=-1)
         torch.testing.assert_close(vectors[row, : mask[row].sum()].float(), expected, atol=2e-3, rtol=1e-2)
         torch.testing.assert_close(embedded[row], alone.pooled()[0], atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.skipif(not cpu_has_native_bf16(), reason="this CPU has no bf16 instructions: training stays in float32")
+def test_bf16_autocast_on_cpu_follows_float32(teacher, bitext, tmp_path):
+    """amp=True trains in bf16 on a CPU with bf16 instructions; its losses stay within bf16 rounding of float32."""
+    config = TrainConfig(epochs=1, batch_size=8, device="cpu", warmup_ratio=0.0)
+    losses = {}
+    for amp in (False, True):
+        student = copy.deepcopy(teacher).requires_grad_(True)
+        cache = tmp_path / "states"
+        losses[amp] = train(
+            student,
+            teacher,
+            bitext.pairs[:32],
+            TrainConfig(**{**config.__dict__, "amp": amp}),
+            teacher_cache=cache,
+            progress=False,
+        ).losses
+    assert losses[True] != losses[False]  # bf16 really ran
+    assert losses[True] == pytest.approx(losses[False], abs=2e-2)
