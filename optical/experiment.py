@@ -39,9 +39,7 @@ class MainConfig:
     language: str = "ny"  # ny (Chichewa) | es (Spanish) have packaged Bibles; any code with your own bitext
     train_pairs: int = 6000  # Old-Testament verse pairs drawn for training (seeded)
     train_bitext: str = ""  # a two-column TSV (English, foreign) to train on instead; "" for the Bible
-    collection: str = (
-        ""  # "" for the Bible; a folder with documents*, topics*|queries*, qrels*; or irds:<ir_datasets id>
-    )
+    collection: str = ""  # "" for the Bible; a folder with documents*, topics*|queries*, qrels*; or irds:<id>
     query_field: str = "title"  # of TREC topics: title | description | title+description
     split: str = "test"  # evaluation books: dev (Gospels) for choosing settings, test (Acts-Revelation)
     num_queries: int = 500  # foreign verses used as queries (a fixed draw, independent of the seed)

@@ -136,3 +136,16 @@ def test_bad_input_raises(change, message):
         sinkhorn(*change(cost, a, b), epsilon=0.05)
     with pytest.raises(ValueError, match="epsilon"):
         sinkhorn(cost, a, b, epsilon=0.0)
+
+
+def test_bfloat16_marginals_with_odd_lengths_are_accepted_at_small_epsilon():
+    """1/7 rounds in bf16, so a's and b's totals differ by its rounding; that is no mass mismatch."""
+    cost, _, _, *_ = random_problem(11, batch=3, n=7, m=5)
+    a_mask = torch.tensor([[1] * 7, [1] + [0] * 6, [1] * 3 + [0] * 4])  # 7 tokens, one token, odd length 3
+    b_mask = torch.tensor([[1] * 5, [1] * 5, [1] + [0] * 4])
+    a, b = uniform_marginals(a_mask).bfloat16(), uniform_marginals(b_mask).bfloat16()
+    plan = sinkhorn(cost.bfloat16(), a, b, epsilon=1e-3, max_iter=200, tol=0)
+    assert torch.isfinite(plan.float()).all()
+    torch.testing.assert_close(plan.float().sum(2), a.float(), atol=2e-2, rtol=0)
+    with pytest.raises(ValueError, match="equal total mass"):
+        sinkhorn(cost.bfloat16(), a * 1.1, b, epsilon=1e-3)  # a real mismatch is still refused
