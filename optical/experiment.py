@@ -7,6 +7,7 @@ import json
 import platform
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -29,7 +30,7 @@ from optical.metrics import DEFAULT_MEASURES, evaluate, write_run
 from optical.plots import plot_training_loss, plot_transport_plan
 from optical.results import RESULT_COLUMNS, record_results
 from optical.search import DocumentSearch, SearchSettings
-from optical.train import TrainConfig, pick_device, train
+from optical.train import TrainConfig, pick_device, train, uses_bf16
 
 
 @dataclass
@@ -149,17 +150,12 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     teacher = TokenEncoder(config.teacher, max_length=config.max_length).to(device)
     student = TokenEncoder(config.student, max_length=config.max_length, output_dim=teacher.dim).to(device)
     checkpoint_dir = work_dir / "checkpoints" / f"main-{pair_name}-{_config_tag(config)}"
-    teacher_cache = work_dir / "teacher_states"
+    run_training = partial(
+        train, student, teacher, train_pairs, config.train, checkpoint_dir=checkpoint_dir,
+        teacher_cache=work_dir / "teacher_states",
+    )  # fmt: skip
     if not is_main_process():  # the other torchrun workers only train their share of each batch
-        train(
-            student,
-            teacher,
-            train_pairs,
-            config.train,
-            checkpoint_dir=checkpoint_dir,
-            teacher_cache=teacher_cache,
-            progress=False,
-        )
+        run_training(progress=False)
         return pd.DataFrame(columns=list(RESULT_COLUMNS))
     search = DocumentSearch(teacher, collection.documents, config.search, cache_dir=work_dir / "embeddings")
     timings["encode documents"] = time.perf_counter() - clock
@@ -173,15 +169,7 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     before = soft_alignment(teacher, student, example.english, example.foreign, epsilon=config.train.epsilon)
 
     clock = time.perf_counter()
-    trained = train(
-        student,
-        teacher,
-        train_pairs,
-        config.train,
-        checkpoint_dir=checkpoint_dir,
-        teacher_cache=teacher_cache,
-        progress=progress,
-    )
+    trained = run_training(progress=progress)
     timings["teacher states"] = trained.teacher_seconds
     timings["train"] = time.perf_counter() - clock - trained.teacher_seconds
 
@@ -242,7 +230,8 @@ def _write_summary(path, config, bitext_summary, collection, rows, trained, num_
         f"{config.train.epochs} epochs = {trained.steps} steps of "
         f"{config.train.batch_size}; loss {head:.3f} (first 20 steps) -> {tail:.3f} (last 20).",
         f"- Settings: `{json.dumps(asdict(config.train))}`, max_length {config.max_length}.",
-        f"- Time on {device.type} ({platform.machine()}, {torch.get_num_threads()} threads, torch "
+        f"- Time on {device.type} ({platform.machine()}, {torch.get_num_threads()} threads, "
+        f"{'bf16 autocast' if uses_bf16(config.train, device) else 'float32'}, torch "
         f"{torch.__version__}): " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings.items()) + ".",
         "",
     ]

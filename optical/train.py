@@ -35,6 +35,7 @@ __all__ = [
     "make_optimizer",
     "pick_device",
     "train",
+    "uses_bf16",
 ]
 
 OBJECTIVES = ("ot", "kl", "mse", "token-mse", "contrastive")
@@ -107,6 +108,11 @@ def cpu_has_native_bf16() -> bool:
     except OSError:  # not Linux: no cheap way to ask, stay in float32
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def uses_bf16(config: TrainConfig, device: torch.device) -> bool:
+    """Whether training on ``device`` runs under bf16 autocast: ``config.amp`` on CUDA or a bf16-capable CPU."""
+    return config.amp and (device.type == "cuda" or cpu_has_native_bf16())
 
 
 def _seed_everything(seed: int) -> None:
@@ -191,7 +197,7 @@ def train(
     device = pick_device(config.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", torch.cuda.current_device())  # the GPU init_from_environment chose
-    use_amp = config.amp and (device.type == "cuda" or cpu_has_native_bf16())
+    use_amp = uses_bf16(config, device)
     _seed_everything(config.seed + rank)  # dropout differs across ranks; the data order does not
     student.to(device).train()
     teacher.to(device).eval().requires_grad_(False)
