@@ -39,6 +39,7 @@ benchmarks: install
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m benchmarks.training_step --device $(BENCH_DEVICE)
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m benchmarks.retrieval --device $(BENCH_DEVICE)
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m benchmarks.scaling --device $(BENCH_DEVICE)
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m benchmarks.training_speed --device $(BENCH_DEVICE)
 
 kernel: install
 	$(PY) -m ipykernel install --user --name optical-lab --display-name "Python (OPTICAL-lab)"
