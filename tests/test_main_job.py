@@ -92,7 +92,7 @@ def test_zero_shot_scores_of_the_embedded_test_collection(work_dir):
 
     held_out = load_bible_bitext("ny").select(bible_splits()["test"])
     collection = bible_clir_collection(held_out, name="bible-en-ny-test", num_queries=500)
-    teacher = TokenEncoder(max_length=64)
+    teacher = TokenEncoder()  # the default max_length, as the main job uses
     search = DocumentSearch(teacher, collection.documents, SearchSettings(), cache_dir=work_dir / "embeddings")
     means, _, _ = evaluate_encoder(teacher, collection, search)
     check_expected_scores("zero-shot-en-ny-test", {"zero-shot": means}, tolerance=1e-4)
