@@ -6,7 +6,7 @@ import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +96,7 @@ def pick_device(device: str) -> torch.device:
     return torch.device("cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu")
 
 
+@cache
 def cpu_has_native_bf16() -> bool:
     """True on CPUs with bf16 matrix instructions (AVX512-BF16 or AMX), where bf16 autocast beats float32.
 
@@ -121,7 +122,7 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def epoch_batches(student: TokenEncoder, pairs: list[BitextPair], config: TrainConfig):
+def _epoch_batches(student: TokenEncoder, pairs: list[BitextPair], config: TrainConfig):
     """``batches(epoch)``: the epoch's batches of pair indices, a pure function of (seed, epoch).
 
     With ``config.bucket_by_length`` pairs of similar foreign token length share a batch.
@@ -222,7 +223,7 @@ def train(
     if teacher_cache is not None:
         states = TeacherStateStore(teacher, teacher_cache).states([pair.english for pair in pairs], progress=show)
     result.teacher_seconds = time.perf_counter() - clock
-    batches = epoch_batches(student, pairs, config)
+    batches = _epoch_batches(student, pairs, config)
     checkpoint = Path(checkpoint_dir) / "last.pt" if checkpoint_dir else None
     if checkpoint is not None and checkpoint.exists():
         try:

@@ -1,6 +1,7 @@
 """Encoders, training and the main job with the real packaged model (marked slow)."""
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -141,14 +142,9 @@ def test_bf16_autocast_on_cpu_follows_float32(teacher, bitext, tmp_path):
     losses = {}
     for amp in (False, True):
         student = copy.deepcopy(teacher).requires_grad_(True)
-        cache = tmp_path / "states"
-        losses[amp] = train(
-            student,
-            teacher,
-            bitext.pairs[:32],
-            TrainConfig(**{**config.__dict__, "amp": amp}),
-            teacher_cache=cache,
-            progress=False,
-        ).losses
+        run = train(
+            student, teacher, bitext.pairs[:32], replace(config, amp=amp), teacher_cache=tmp_path, progress=False
+        )
+        losses[amp] = run.losses
     assert losses[True] != losses[False]  # bf16 really ran
     assert losses[True] == pytest.approx(losses[False], abs=2e-2)
