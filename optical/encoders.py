@@ -126,6 +126,12 @@ class TokenEncoder(nn.Module):
         ids = self.tokenizer(list(texts), truncation=True, max_length=max_length or self.max_length)["input_ids"]
         return [len(row) for row in ids]
 
+    def longest_first(self, texts: list[str], max_length: int | None = None) -> tuple[list[int], list[int]]:
+        """(indices of ``texts`` by decreasing token count, token counts): batches in this order carry
+        little padding."""
+        lengths = self.token_lengths(texts, max_length)
+        return sorted(range(len(texts)), key=lambda i: -lengths[i]), lengths
+
     def forward(self, tokens: dict[str, torch.Tensor]) -> TokenBatch:
         """tokens from :meth:`tokenize` -> TokenBatch with (B, L, dim) embeddings."""
         device = self.device
@@ -158,8 +164,7 @@ class TokenEncoder(nn.Module):
         """
         was_training = self.training
         self.eval()
-        lengths = self.token_lengths(texts, max_length)
-        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+        order, _ = self.longest_first(texts, max_length)
         out = torch.empty(len(texts), self.dim)
         starts = range(0, len(texts), batch_size)
         for start in tqdm(starts, desc=progress, disable=progress is None, unit="batch"):

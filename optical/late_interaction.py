@@ -31,8 +31,7 @@ def encode_tokens(
     """
     was_training = encoder.training
     encoder.eval()
-    lengths = encoder.token_lengths(texts, max_length)
-    order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+    order, lengths = encoder.longest_first(texts, max_length)
     vectors = torch.zeros(len(texts), max(lengths, default=0), encoder.dim, dtype=torch.float16)  # (N, L, d)
     mask = torch.zeros(len(texts), max(lengths, default=0), dtype=torch.bool)  # (N, L)
     for start in tqdm(range(0, len(texts), batch_size), desc=progress, disable=progress is None, unit="batch"):

@@ -146,11 +146,10 @@ def sinkhorn(
             f"iterations (epsilon={epsilon}); raise max_iter or epsilon",
             stacklevel=2,
         )
-    if return_log:
-        log_u = log_u + torch.where(row_real, alpha, 1.0).log()
-        log_v = log_v + torch.where(column_real, beta, 1.0).log()
     plan = plan.to(cost.dtype)
     if return_log:
+        log_u = log_u + torch.where(row_real, alpha, 1.0).log()  # (B, n) the potentials with the scalings absorbed
+        log_v = log_v + torch.where(column_real, beta, 1.0).log()  # (B, m)
         return SinkhornResult(plan, log_u, log_v, n_iter, error)
     return plan
 

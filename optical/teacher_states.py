@@ -145,13 +145,12 @@ class TeacherStateStore:
         Under ``torchrun`` rank 0 computes while the other ranks wait, then every rank reads.
         """
         digests = [_text_digest(text) for text in texts]
-        rank, world = rank_and_world()
+        rank, _ = rank_and_world()
         if rank == 0:
             self._compute_missing(texts, digests, batch_size, progress)
-        if world > 1:
-            barrier()
-            if rank != 0:
-                self._read_chunks()  # the chunks rank 0 wrote
+        barrier()
+        if rank != 0:
+            self._read_chunks()  # the chunks rank 0 wrote
         return TeacherStates(self._chunks, [self._where[d] for d in digests], self.teacher.exclude_special)
 
     @torch.no_grad()
@@ -160,8 +159,7 @@ class TeacherStateStore:
         if not missing:
             return
         todo = list(missing.items())
-        lengths = self.teacher.token_lengths([text for _, text in todo])
-        order = sorted(range(len(todo)), key=lambda i: -lengths[i])  # longest first: little padding
+        order, lengths = self.teacher.longest_first([text for _, text in todo])
         offsets = np.cumsum([0] + [lengths[i] for i in order])
         name = hashlib.blake2b("".join(sorted(missing)).encode(), digest_size=12).hexdigest()
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -188,12 +186,11 @@ class TeacherStateStore:
         os.replace(partial, vector_file)
         index_file = self.directory / f"{name}.index.npz"
         index_partial = self.directory / f"{name}.{os.getpid()}.index.partial.npz"
-        lengths_sorted = np.array([lengths[i] for i in order], dtype=np.int64)
         np.savez(
             index_partial,
             digests=np.array([todo[i][0] for i in order]),
             offsets=offsets[:-1].astype(np.int64),
-            lengths=lengths_sorted,
+            lengths=np.diff(offsets).astype(np.int64),
             special=special,
             vector_bytes=np.int64(vector_file.stat().st_size),
         )
