@@ -1,0 +1,143 @@
+"""Transport plans of held-out verse pairs, scored against eflomal word links before and after training."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from optical.alignment import SoftAlignment, soft_alignment
+from optical.data import BitextPair, bible_splits, load_bible_bitext, sample_pairs
+from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
+from optical.plots import plot_transport_plan
+from optical.results import record_results
+from optical.train import load_student_weights
+from optical.word_alignment import Links, agreement, eflomal_links, plan_links, pretokenize
+
+
+@dataclass
+class TransportPlanConfig:
+    """Soft token alignments of a trained student against eflomal word links."""
+
+    language: str = "ny"  # ny | es
+    checkpoint: str = ""  # a training checkpoint (last.pt); empty: the newest main-job checkpoint of the language
+    teacher: str = DEFAULT_MODEL  # packaged model name or a local Hugging Face directory
+    student: str = DEFAULT_MODEL  # the model the checkpoint's student started from
+    split: str = "test"  # held-out books the pairs come from: dev | test
+    num_shown: int = 3  # pairs drawn as heatmaps
+    num_scored: int = 100  # held-out pairs whose links are scored
+    reference_pairs: int = 5000  # training pairs eflomal learns from besides the scored ones
+    epsilon: float = 0.02  # Sinkhorn regularisation of the plans
+    max_length: int = DEFAULT_MAX_LENGTH  # tokens per sentence, as in training
+    out_dir: str = "figures"
+    work_dir: str = ".cache/optical"
+
+
+@dataclass
+class HeldOutPlans:
+    """What the plans are drawn from: held-out pairs with their eflomal links, and the encoders.
+
+    references[k]: the word links (English word, foreign word) eflomal finds for pairs[k].
+    """
+
+    pairs: list[BitextPair]
+    references: list[Links]
+    teacher: TokenEncoder
+    untrained: TokenEncoder  # the student before training (a copy of the model it starts from)
+    trained: TokenEncoder
+    checkpoint: Path  # where ``trained`` was loaded from
+
+
+def latest_checkpoint(work_dir: str | Path, language: str) -> Path:
+    """The newest ``last.pt`` of a main-job run for ``language`` under ``work_dir``."""
+    found = sorted(Path(work_dir, "checkpoints").glob(f"main-en-{language}-*/last.pt"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise FileNotFoundError(
+            f"no trained en-{language} student under {work_dir}/checkpoints: run the main job first"
+        )
+    return found[-1]
+
+
+def load_student(model: str, checkpoint: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> TokenEncoder:
+    """A student encoder built from ``model`` with the weights of a training checkpoint."""
+    return load_student_weights(TokenEncoder(model, max_length=max_length), checkpoint)
+
+
+def load_held_out_plans(config: TransportPlanConfig) -> HeldOutPlans:
+    """Draw the scored held-out pairs (6-20 English words), align them with eflomal, load the encoders."""
+    bitext = load_bible_bitext(config.language)
+    splits = bible_splits()
+    scored = [pair for pair in bitext.select(splits[config.split]) if 6 <= len(pair.english.split()) <= 20]
+    scored = sample_pairs(scored, config.num_scored, seed=0)
+    learn_from = sample_pairs(bitext.select(splits["train"]), config.reference_pairs, seed=0)
+    teacher = TokenEncoder(config.teacher, max_length=config.max_length)
+    untrained = TokenEncoder(config.student, max_length=config.max_length)
+    checkpoint = Path(config.checkpoint) if config.checkpoint else latest_checkpoint(config.work_dir, config.language)
+    trained = load_student(config.student, checkpoint, config.max_length)
+    corpus = scored + learn_from
+    references = eflomal_links(
+        [pretokenize(teacher.tokenizer, pair.english) for pair in corpus],
+        [pretokenize(untrained.tokenizer, pair.foreign) for pair in corpus],
+    )[: len(scored)]
+    return HeldOutPlans(scored, references, teacher, untrained, trained, checkpoint)
+
+
+def links_within(alignment: SoftAlignment, reference: Links) -> Links:
+    """The reference links between words that carry tokens in the plan (links to words cut off by truncation
+    cannot be predicted and are left out)."""
+    english, foreign = set(alignment.english_word_ids), set(alignment.foreign_word_ids)
+    return {(i, j) for i, j in reference if i in english and j in foreign}
+
+
+def run_transport_plans(config: TransportPlanConfig, plans: HeldOutPlans | None = None) -> pd.DataFrame:
+    """Plans before and after training beside eflomal links; link agreement before vs after.
+
+    plans: from :func:`load_held_out_plans` (loaded here when not given). Writes
+    ``transport_plans_en-<lang>.png`` and ``alignment_agreement_en-<lang>.md`` and records the mean
+    link precision, recall and F1 (study ``alignment``) in ``results.csv``.
+    """
+    plans = plans or load_held_out_plans(config)
+    out_dir = Path(config.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows, shown = [], []
+    for pair, reference in zip(plans.pairs, plans.references, strict=True):
+        for objective, student in (("zero-shot", plans.untrained), ("ot", plans.trained)):
+            alignment = soft_alignment(plans.teacher, student, pair.english, pair.foreign, epsilon=config.epsilon)
+            kept = links_within(alignment, reference)
+            rows.append({"pair": pair.pair_id, "objective": objective, **agreement(plan_links(alignment), kept)})
+            if len(shown) < 2 * config.num_shown:
+                shown.append((pair.pair_id, objective, alignment, kept))
+    scores = pd.DataFrame(rows).groupby("objective")[["precision", "recall", "f1"]].mean().loc[["zero-shot", "ot"]]
+
+    _plot_shown(shown, out_dir / f"transport_plans_en-{config.language}.png")
+    (out_dir / f"alignment_agreement_en-{config.language}.md").write_text(
+        f"# Transport plans vs eflomal links, en-{config.language}\n\n"
+        f"Mutual-argmax word links of the plan (epsilon {config.epsilon}) against eflomal's intersected links, "
+        f"mean over {len(plans.pairs)} held-out {config.split} pairs; eflomal learned from them and "
+        f"{config.reference_pairs:,} training pairs. `zero-shot`: the untrained student; `ot`: {plans.checkpoint}.\n\n"
+        + scores.to_markdown(floatfmt=".3f")
+        + "\n",
+        encoding="utf-8",
+    )
+    long = scores.reset_index().melt(id_vars="objective", var_name="measure", value_name="value")
+    long["measure"] = "link_" + long["measure"]
+    long = long.assign(
+        study="alignment", language=f"en-{config.language}", train_pairs=0, epochs=0, seed=0, split=config.split
+    )
+    record_results(long, out_dir / "results.csv")
+    return scores
+
+
+def _plot_shown(shown, path: Path) -> None:
+    count = len(shown) // 2
+    figure, axes = plt.subplots(count, 2, figsize=(16, 5.5 * count), squeeze=False)
+    for k, (pair_id, objective, alignment, reference) in enumerate(shown):
+        stage = "before training" if objective == "zero-shot" else "OT student"
+        title = f"{pair_id}, {stage}: <T,C> = {alignment.cost:.3f}"
+        plot_transport_plan(
+            alignment, title=title + " (red: eflomal links)", ax=axes[k // 2][k % 2], reference=reference
+        )
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
