@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 MAIN_ARGS ?=
 
-.PHONY: install main test figures studies figures-quick benchmarks kernel lab lint clean
+.PHONY: install main test figures studies figures-quick benchmarks kernel lab browser lab-check lint clean
 
 $(VENV)/.installed: pyproject.toml
 	bash scripts/install-debian-data.sh
@@ -44,9 +44,20 @@ benchmarks: install
 kernel: install
 	$(PY) -m ipykernel install --user --name optical-lab --display-name "Python (OPTICAL-lab)"
 
+# JupyterLab on notebooks/ (as root too); extra options in LAB_ARGS, e.g. LAB_ARGS="--ip=0.0.0.0 --port=8890".
+LAB_ARGS ?=
 lab: kernel
 	$(PY) -m pip install --quiet -e ".[dev,lab]"
-	HF_HUB_OFFLINE=1 $(VENV)/bin/jupyter lab notebooks/
+	JUPYTER=$(VENV)/bin/jupyter bash scripts/lab.sh notebooks/ $(LAB_ARGS)
+
+# Debian's Chromium, for the JupyterLab browser check (root: apt-get; others: the command to run).
+browser:
+	bash scripts/install-browser.sh
+
+# Runs transport_plans.ipynb in JupyterLab in headless Chromium (the newest main-job checkpoint) and
+# saves the README's screenshot; the test suite runs the same check on a tiny checkpoint.
+lab-check: install browser
+	HF_HUB_OFFLINE=1 $(PY) scripts/check_lab_in_browser.py --screenshot figures/jupyterlab_plan_explorer.png
 
 lint: install
 	$(VENV)/bin/ruff check optical tests benchmarks scripts
