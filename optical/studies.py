@@ -40,7 +40,7 @@ class StudyRun:
     """One student: what it is trained on and how."""
 
     language: str = "ny"
-    objective: str = "ot"  # ot | kl | mse | token-mse | contrastive | zero-shot | dictionary-translate
+    objective: str = "ot"  # ot | kl | mse | cls-mse | contrastive | zero-shot | dictionary-translate
     train_pairs: int = 2000  # training-book pairs drawn with the seed
     epochs: int = 1
     seed: int = 0

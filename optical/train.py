@@ -18,11 +18,12 @@ from optical.data.bitext import BitextPair
 from optical.distributed import gather, mean_over_ranks, rank_and_world, shard
 from optical.encoders import TokenEncoder
 from optical.losses import (
+    cls_mse_loss,
     contrastive_loss,
+    hard_alignment_loss,
     kl_distillation_loss,
     ot_distillation_loss,
     sentence_mse_loss,
-    token_mse_loss,
 )
 from optical.teacher_states import TeacherStateStore
 
@@ -38,7 +39,7 @@ __all__ = [
     "uses_bf16",
 ]
 
-OBJECTIVES = ("ot", "kl", "mse", "token-mse", "contrastive")
+OBJECTIVES = ("ot", "hard-align", "kl", "mse", "cls-mse", "contrastive")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -46,7 +47,7 @@ DEVICES = ("auto", "cpu", "cuda")
 class TrainConfig:
     """Every setting of a training run; stored inside each checkpoint."""
 
-    objective: str = "ot"  # distillation objective: ot | kl | mse | token-mse | contrastive
+    objective: str = "ot"  # distillation objective: ot | hard-align | kl | mse | cls-mse | contrastive
     epochs: int = 2  # passes over the training pairs
     batch_size: int = 32  # bitext pairs per optimiser step
     lr: float = 1e-4  # peak AdamW learning rate
@@ -139,9 +140,10 @@ def loss_function(config: TrainConfig):
         "ot": partial(
             ot_distillation_loss, epsilon=config.epsilon, max_iter=config.sinkhorn_iters, detach_plan=config.detach_plan
         ),
+        "hard-align": hard_alignment_loss,
         "kl": partial(kl_distillation_loss, temperature=config.temperature),
         "mse": sentence_mse_loss,
-        "token-mse": token_mse_loss,
+        "cls-mse": cls_mse_loss,
         "contrastive": partial(contrastive_loss, temperature=config.temperature),
     }[config.objective]
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from synthetic import token_batch
 
-from optical.losses import contrastive_loss, kl_distillation_loss, sentence_mse_loss, token_mse_loss
+from optical.losses import cls_mse_loss, contrastive_loss, kl_distillation_loss, sentence_mse_loss
 
 LENGTHS = [7, 5, 3, 2, 7]
 
@@ -45,18 +45,18 @@ def test_losses_match_numpy_references(seed):
     cls_t = teacher.embeddings[:, 0].double().numpy()
     cls_s = student.embeddings[:, 0].detach().double().numpy()
     cls_t, cls_s = (x / np.linalg.norm(x, axis=1, keepdims=True) for x in (cls_t, cls_s))
-    expected["token-mse"] = np.mean(np.sum((cls_t - cls_s) ** 2, axis=1))
+    expected["cls-mse"] = np.mean(np.sum((cls_t - cls_s) ** 2, axis=1))
     actual = {
         "mse": sentence_mse_loss(teacher, student).loss,
         "kl": kl_distillation_loss(teacher, student, temperature=tau).loss,
         "contrastive": contrastive_loss(teacher, student, temperature=tau).loss,
-        "token-mse": token_mse_loss(teacher, student).loss,
+        "cls-mse": cls_mse_loss(teacher, student).loss,
     }
     for name, value in actual.items():
         assert value.item() == pytest.approx(expected[name], rel=1e-4, abs=1e-6), name
 
 
-@pytest.mark.parametrize("loss", [sentence_mse_loss, token_mse_loss, kl_distillation_loss, contrastive_loss])
+@pytest.mark.parametrize("loss", [sentence_mse_loss, cls_mse_loss, kl_distillation_loss, contrastive_loss])
 def test_a_student_equal_to_the_teacher_is_a_minimum_and_gradients_reach_the_student(loss):
     teacher, student = batches(3)
     value = loss(teacher, student).loss

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from optical.encoders import TokenEncoder
-from optical.losses import kl_distillation_loss, ot_distillation_loss, token_mse_loss
+from optical.losses import cls_mse_loss, kl_distillation_loss, ot_distillation_loss
 from optical.teacher_states import TeacherStateStore, teacher_key
 from optical.train import TrainConfig, train
 
@@ -32,7 +32,7 @@ def test_cached_states_give_the_live_losses_and_gradients(teacher, pairs, tmp_pa
     real = live.attention_mask.bool()
     torch.testing.assert_close(cached.embeddings[real], live.embeddings[real], atol=5e-3, rtol=1e-3)  # float16
     student = copy.deepcopy(teacher).requires_grad_(True)
-    for loss_fn in (ot_distillation_loss, kl_distillation_loss, token_mse_loss):
+    for loss_fn in (ot_distillation_loss, kl_distillation_loss, cls_mse_loss):
         values, gradients = [], []
         for teacher_tokens in (live, cached):
             student.zero_grad()

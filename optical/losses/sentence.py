@@ -23,13 +23,14 @@ def sentence_mse_loss(teacher: TokenBatch, student: TokenBatch) -> LossOutput:
     return LossOutput(loss=(teacher.pooled().float() - student.pooled().float()).pow(2).sum(-1).mean())
 
 
-def token_mse_loss(teacher: TokenBatch, student: TokenBatch) -> LossOutput:
-    r"""Token-level MSE on the [CLS] state, the one position aligned by construction across tokenisations.
+def cls_mse_loss(teacher: TokenBatch, student: TokenBatch) -> LossOutput:
+    r"""MSE on the [CLS] state, the one position aligned by construction across tokenisations.
 
     .. math:: \mathcal{L} = \frac{1}{B} \sum_b \lVert \hat t_{b,0} - \hat s_{b,0} \rVert_2^2
 
-    with :math:`\hat x` the L2-normalised (B, d) state of token 0. The other positions have no
-    given counterpart: aligning them is what the OT plan does.
+    with :math:`\hat x` the L2-normalised (B, d) state of token 0. One vector per sentence, so it is a
+    sentence-level objective (on a state that all-MiniLM-L6-v2's mean pooling does not single out);
+    the token-level rivals of OT's soft plan are :func:`~optical.losses.hard_alignment_loss` and OT itself.
     """
     teacher_cls = F.normalize(teacher.embeddings[:, 0].float(), dim=-1)  # (B, d)
     student_cls = F.normalize(student.embeddings[:, 0].float(), dim=-1)  # (B, d)
