@@ -17,6 +17,7 @@ from optical.batching import length_bucketed_batches, shuffled_batches
 from optical.data.bitext import BitextPair
 from optical.distributed import gather, mean_over_ranks, rank_and_world, shard
 from optical.encoders import TokenEncoder
+from optical.hard_negatives import mine_hard_negatives
 from optical.losses import (
     cls_mse_loss,
     contrastive_loss,
@@ -57,7 +58,9 @@ class TrainConfig:
     epsilon: float = 0.02  # ot: Sinkhorn entropic regularisation
     sinkhorn_iters: int = 50  # ot: Sinkhorn iterations per step
     detach_plan: bool = True  # ot: envelope gradient (True) or back-propagate through Sinkhorn
-    temperature: float = 0.05  # kl, contrastive: softmax temperature of the in-batch cosine scores
+    temperature: float = 0.05  # contrastive: softmax temperature of the in-batch cosine scores
+    kl_temperature: float = 0.1  # kl: temperature of the teacher's and the student's score distributions
+    hard_negatives: int = 8  # kl: the teacher's k nearest training English sentences per pair join the candidates
     seed: int = 0  # seeds data order, dropout and any initialisation
     device: str = "auto"  # auto | cpu | cuda
     amp: bool = True  # bf16 autocast on CUDA, and on CPUs with bf16 instructions (AVX512-BF16, AMX); else float32
@@ -70,8 +73,10 @@ class TrainConfig:
         _check_device(self.device)
         if min(self.epochs, self.batch_size, self.sinkhorn_iters, self.checkpoint_every) < 1:
             raise ValueError("epochs, batch_size, sinkhorn_iters and checkpoint_every must be >= 1")
-        if min(self.lr, self.epsilon, self.temperature) <= 0:
-            raise ValueError("lr, epsilon and temperature must be > 0")
+        if min(self.lr, self.epsilon, self.temperature, self.kl_temperature) <= 0:
+            raise ValueError("lr, epsilon, temperature and kl_temperature must be > 0")
+        if self.hard_negatives < 0:
+            raise ValueError("hard_negatives must be >= 0")
 
 
 @dataclass
@@ -141,7 +146,7 @@ def loss_function(config: TrainConfig):
             ot_distillation_loss, epsilon=config.epsilon, max_iter=config.sinkhorn_iters, detach_plan=config.detach_plan
         ),
         "hard-align": hard_alignment_loss,
-        "kl": partial(kl_distillation_loss, temperature=config.temperature),
+        "kl": partial(kl_distillation_loss, temperature=config.kl_temperature),
         "mse": sentence_mse_loss,
         "cls-mse": cls_mse_loss,
         "contrastive": partial(contrastive_loss, temperature=config.temperature),
@@ -183,7 +188,9 @@ def train(
 
     With ``teacher_cache`` (a folder), the teacher's token states of the English sides are read
     from a :class:`~optical.teacher_states.TeacherStateStore` there, computed once for the texts it
-    lacks, instead of a teacher forward pass at every step.
+    lacks, instead of a teacher forward pass at every step. For ``kl`` with ``config.hard_negatives``,
+    the teacher's sentence vectors of the English sides (cached there too) give each pair its nearest
+    training sentences as extra candidates (:mod:`optical.hard_negatives`).
 
     Inside a process group (``torchrun``, see :mod:`optical.distributed`) the student is wrapped in
     DistributedDataParallel and each of the W ranks encodes every W-th pair of each global batch of
@@ -224,6 +231,9 @@ def train(
     states = None
     if teacher_cache is not None:
         states = TeacherStateStore(teacher, teacher_cache).states([pair.english for pair in pairs], progress=show)
+    negatives, k = None, min(config.hard_negatives, len(pairs) - 1)
+    if config.objective == "kl" and k > 0:
+        negatives = mine_hard_negatives(teacher, [pair.english for pair in pairs], k, cache_dir=teacher_cache)
     result.teacher_seconds = time.perf_counter() - clock
     batches = _epoch_batches(student, pairs, config)
     checkpoint = Path(checkpoint_dir) / "last.pt" if checkpoint_dir else None
@@ -275,7 +285,8 @@ def train(
                         teacher_tokens = teacher.encode([pairs[i].english for i in local])  # (b, n, d)
                 student_tokens = model(student.tokenize(foreign))  # (b, m, d)
                 # weight world * b / B: DDP's mean over ranks then equals the mean over the global batch
-                loss = loss_fn(teacher_tokens, student_tokens).loss * (world * len(local) / len(batch))
+                extra = {} if negatives is None else {"negatives": negatives.for_batch(local).to(device)}
+                loss = loss_fn(teacher_tokens, student_tokens, **extra).loss * (world * len(local) / len(batch))
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss is {loss.item()} at step {step}; lower the learning rate")
             optimizer.zero_grad(set_to_none=True)

@@ -1,4 +1,4 @@
-"""The baseline objectives (KL, MSE, token-MSE, contrastive) against plain numpy references."""
+"""The sentence-level objectives (KL, MSE, [CLS] MSE, contrastive) against plain numpy references."""
 
 import numpy as np
 import pytest
@@ -35,10 +35,15 @@ def test_losses_match_numpy_references(seed):
     teacher, student = batches(seed)
     t, s = pooled(teacher), pooled(student)
     tau = 0.05
+    negatives = torch.nn.functional.normalize(torch.randn(4, 16, generator=torch.Generator().manual_seed(seed)), dim=1)
+    d = np.concatenate([t, negatives.double().numpy()])  # candidates: the batch's English, then the negatives
     expected = {
         "mse": np.mean(np.sum((t - s) ** 2, axis=1)),
         "kl": np.mean(
             np.sum(np.exp(log_softmax(t @ t.T / tau)) * (log_softmax(t @ t.T / tau) - log_softmax(s @ t.T / tau)), 1)
+        ),
+        "kl+negatives": np.mean(
+            np.sum(np.exp(log_softmax(t @ d.T / tau)) * (log_softmax(t @ d.T / tau) - log_softmax(s @ d.T / tau)), 1)
         ),
         "contrastive": -np.mean(np.diag(log_softmax(s @ t.T / tau))),
     }
@@ -49,6 +54,7 @@ def test_losses_match_numpy_references(seed):
     actual = {
         "mse": sentence_mse_loss(teacher, student).loss,
         "kl": kl_distillation_loss(teacher, student, temperature=tau).loss,
+        "kl+negatives": kl_distillation_loss(teacher, student, temperature=tau, negatives=negatives).loss,
         "contrastive": contrastive_loss(teacher, student, temperature=tau).loss,
         "cls-mse": cls_mse_loss(teacher, student).loss,
     }

@@ -38,25 +38,35 @@ def cls_mse_loss(teacher: TokenBatch, student: TokenBatch) -> LossOutput:
 
 
 def _scores(queries: torch.Tensor, documents: torch.Tensor, temperature: float) -> torch.Tensor:
-    """(B, d) x (B, d) unit vectors -> (B, B) in-batch similarity logits cos / temperature."""
+    """(B, d) x (D, d) unit vectors -> (B, D) similarity logits cos / temperature."""
     return queries.float() @ documents.float().T / temperature
 
 
-def kl_distillation_loss(teacher: TokenBatch, student: TokenBatch, *, temperature: float = 0.05) -> LossOutput:
-    r"""KL divergence between the teacher's and the student's score distributions over in-batch documents.
+def kl_distillation_loss(
+    teacher: TokenBatch,
+    student: TokenBatch,
+    *,
+    temperature: float = 0.1,
+    negatives: torch.Tensor | None = None,
+) -> LossOutput:
+    r"""Score distillation: KL between the teacher's and the student's distributions over candidate documents.
 
-    The English sentences of the batch act as documents, encoded by the teacher (d_j = t_j):
+    The candidates are English texts encoded by the teacher: the batch's English sentences t_j and
+    the hard ``negatives`` (K, d) (unit vectors, e.g. :meth:`~optical.hard_negatives.HardNegatives.for_batch`):
 
     .. math::
         p_b = \mathrm{softmax}_j(\cos(t_b, d_j) / \tau), \quad
         q_b = \mathrm{softmax}_j(\cos(s_b, d_j) / \tau), \quad
         \mathcal{L} = \frac{1}{B} \sum_b \mathrm{KL}(p_b \,\Vert\, q_b)
 
-    so the foreign query must rank the documents as the English query does, not only find its own.
+    so the foreign query must rank the candidates as the English query does, not only find its own.
+    Without negatives p_b is nearly one-hot on t_b at small tau (the loss is then contrastive).
     """
     documents = teacher.pooled()  # (B, d), no gradient: the teacher is frozen
-    target = F.log_softmax(_scores(documents, documents, temperature), dim=-1)  # (B, B) log p
-    predicted = F.log_softmax(_scores(student.pooled(), documents, temperature), dim=-1)  # (B, B) log q
+    if negatives is not None:
+        documents = torch.cat([documents, negatives.to(documents)])  # (B + K, d)
+    target = F.log_softmax(_scores(teacher.pooled(), documents, temperature), dim=-1)  # (B, B + K) log p
+    predicted = F.log_softmax(_scores(student.pooled(), documents, temperature), dim=-1)  # (B, B + K) log q
     return LossOutput(loss=F.kl_div(predicted, target, reduction="batchmean", log_target=True))
 
 
