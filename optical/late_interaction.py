@@ -57,20 +57,35 @@ def maxsim_scores(
     .. math:: s(q, d) = \sum_{i \in q} \max_{j \in d} \langle q_i, d_j \rangle
 
     query_vectors (Q, Lq, dim), query_mask (Q, Lq); doc_vectors (D, Ld, dim), doc_mask (D, Ld).
-    Documents are scored in chunks of c with Q x c x Lq x Ld <= ``budget`` similarities (256 MB).
+    Documents go shortest first in chunks of c, each cut to its longest member's length L, with
+    Q x Lq x c x L <= ``budget`` similarities (256 MB), as one matrix product per chunk. A padded
+    document token is replaced by a copy of the document's first token, which cannot change a
+    maximum, so no masking pass is needed; a document without tokens scores -1 per query token.
     """
-    queries = query_vectors.float()
+    queries = (query_vectors.float() * query_mask[..., None]).flatten(0, 1)  # (Q * Lq, dim), padding zeroed
+    num_queries, query_length = query_mask.shape
     query_weight = query_mask.float()  # (Q, Lq)
-    out = torch.empty(len(queries), len(doc_vectors))
-    doc_chunk = max(1, budget // max(1, queries.shape[0] * queries.shape[1] * doc_vectors.shape[1]))
-    for start in range(0, len(doc_vectors), doc_chunk):
-        docs = doc_vectors[start : start + doc_chunk].float()  # (c, Ld, dim)
-        similarity = torch.einsum("qid,cjd->qcij", queries, docs)  # (Q, c, Lq, Ld)
-        similarity = similarity.masked_fill(
-            ~doc_mask[start : start + doc_chunk].bool()[None, :, None, :], float("-inf")
-        )
-        best = similarity.amax(-1).clamp_min(-1.0)  # (Q, c, Lq); an empty document scores -1 per token
-        out[:, start : start + doc_chunk] = (best * query_weight[:, None, :]).sum(-1)
+    doc_mask = doc_mask.bool()
+    lengths = doc_mask.sum(1)  # (D,)
+    out = torch.empty(num_queries, len(doc_vectors))
+    order = lengths.argsort()
+    start = 0
+    while start < len(order):
+        per_token = max(1, num_queries * query_length)
+        chunk = max(1, budget // (per_token * max(1, int(lengths[order[start]]))))  # as if all were this short
+        last = min(len(order), start + chunk) - 1
+        chunk = max(1, budget // (per_token * max(1, int(lengths[order[last]]))))  # within budget at its widest
+        index = order[start : start + chunk]
+        width = max(1, int(lengths[index].max()))  # the longest of the chunk
+        docs = doc_vectors[index, :width].float()  # (c, L, dim)
+        first = docs[:, :1].expand_as(docs)
+        docs = torch.where(doc_mask[index, :width, None], docs, first)  # padding -> the first token again
+        similarity = queries @ docs.flatten(0, 1).T  # (Q * Lq, c * L)
+        best = similarity.view(num_queries, query_length, len(index), width).amax(-1)  # (Q, Lq, c)
+        out[:, index] = torch.einsum("qic,qi->qc", best, query_weight)
+        start += len(index)
+    empty = lengths == 0
+    out[:, empty] = -query_weight.sum(1, keepdim=True)
     return out
 
 

@@ -68,6 +68,10 @@ def test_maxsim_equals_brute_force_loops_and_chunking_does_not_matter():
     )
     run = maxsim_search(queries, query_mask, docs, doc_mask, ["a", "b", "c", "d"], [f"d{j}" for j in range(9)], k=3)
     assert list(run["a"]) == [f"d{j}" for j in expected[0].topk(3).indices.tolist()]
+    doc_mask[4] = False  # a document without tokens: -1 per query token
+    expected[:, 4] = -query_mask.sum(1).float()
+    for budget in (1, 50, 2**26):
+        torch.testing.assert_close(maxsim_scores(queries, query_mask, docs, doc_mask, budget=budget), expected)
 
 
 def unit_vectors(count: int, seed: int, dim: int = 32, clusters: int = 50):
