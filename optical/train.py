@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache, partial
 from pathlib import Path
@@ -16,6 +18,7 @@ from tqdm.auto import tqdm
 from optical.batching import length_bucketed_batches, shuffled_batches
 from optical.data.bitext import BitextPair
 from optical.distributed import gather, mean_over_ranks, rank_and_world, shard
+from optical.drift import plan_entropy, pooled_cosine
 from optical.encoders import TokenEncoder
 from optical.hard_negatives import mine_hard_negatives
 from optical.losses import (
@@ -84,6 +87,8 @@ class TrainResult:
     """What a run did: per-step losses, steps taken, seconds spent (this process only)."""
 
     losses: list[float] = field(default_factory=list)
+    pooled_cosine: list[float] = field(default_factory=list)  # per step: drift diagnostics (optical.drift)
+    plan_entropy: list[float] = field(default_factory=list)  # per step, objectives with a plan (else NaN)
     steps: int = 0
     seconds: float = 0.0  # the training loop
     teacher_seconds: float = 0.0  # computing the teacher states the cache lacked (0 when all were cached)
@@ -179,6 +184,7 @@ def train(
     *,
     checkpoint_dir: str | os.PathLike | None = None,
     teacher_cache: str | os.PathLike | None = None,
+    on_step: Callable[[int], bool] | None = None,
     progress: bool = True,
 ) -> TrainResult:
     """Distil ``teacher`` (English side) into ``student`` (foreign side) on ``pairs``.
@@ -191,6 +197,10 @@ def train(
     lacks, instead of a teacher forward pass at every step. For ``kl`` with ``config.hard_negatives``,
     the teacher's sentence vectors of the English sides (cached there too) give each pair its nearest
     training sentences as extra candidates (:mod:`optical.hard_negatives`).
+
+    ``on_step(step)`` runs after every optimiser step (e.g. to evaluate the student every K steps);
+    when it returns True (the same on every rank), training stops there, with a checkpoint. Per step
+    the result logs the loss and the drift diagnostics of :mod:`optical.drift` (this process's share).
 
     Inside a process group (``torchrun``, see :mod:`optical.distributed`) the student is wrapped in
     DistributedDataParallel and each of the W ranks encodes every W-th pair of each global batch of
@@ -253,6 +263,7 @@ def train(
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"][rank].cpu())
         result.losses, step = state["losses"], state["step"]
+        result.pooled_cosine, result.plan_entropy = state["pooled_cosine"], state["plan_entropy"]
 
     def save() -> None:
         if checkpoint is None:
@@ -266,6 +277,8 @@ def train(
                 "scheduler": scheduler.state_dict(),
                 "rng": rng_states,
                 "losses": result.losses,
+                "pooled_cosine": result.pooled_cosine,
+                "plan_entropy": result.plan_entropy,
                 "step": step,
                 "config": asdict(config),
             }
@@ -273,7 +286,10 @@ def train(
 
     start = time.perf_counter()
     bar = tqdm(total=total_steps, initial=step, desc=f"train {config.objective}", disable=not show, unit="step")
+    stopped = False
     for epoch in range(step // steps_per_epoch, config.epochs):
+        if stopped:
+            break
         for batch in batches(epoch)[step % steps_per_epoch :]:
             local = shard(batch, rank, world)
             foreign = [pairs[i].foreign for i in local]
@@ -286,7 +302,8 @@ def train(
                 student_tokens = model(student.tokenize(foreign))  # (b, m, d)
                 # weight world * b / B: DDP's mean over ranks then equals the mean over the global batch
                 extra = {} if negatives is None else {"negatives": negatives.for_batch(local).to(device)}
-                loss = loss_fn(teacher_tokens, student_tokens, **extra).loss * (world * len(local) / len(batch))
+                output = loss_fn(teacher_tokens, student_tokens, **extra)
+                loss = output.loss * (world * len(local) / len(batch))
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss is {loss.item()} at step {step}; lower the learning rate")
             optimizer.zero_grad(set_to_none=True)
@@ -297,10 +314,19 @@ def train(
             scheduler.step()
             step += 1
             result.losses.append(mean_over_ranks(loss).item())
+            result.pooled_cosine.append(pooled_cosine(student_tokens))
+            result.plan_entropy.append(
+                math.nan
+                if output.plan is None
+                else plan_entropy(output.plan, teacher_tokens.content_mask, student_tokens.content_mask)
+            )
             bar.update(1)
             bar.set_postfix(loss=f"{result.losses[-1]:.4f}")
             if step % config.checkpoint_every == 0:
                 save()
+            stopped = on_step is not None and on_step(step)
+            if stopped:
+                break
     bar.close()
     save()
     result.steps, result.seconds = step, time.perf_counter() - start
