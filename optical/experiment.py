@@ -83,6 +83,7 @@ def _rows(config: MainConfig, objective: str, train_pairs: int, epochs: int, mea
                 "epochs": epochs,
                 "seed": config.train.seed,
                 "split": config.evaluated_on,
+                "scoring": config.search.scoring,
                 "measure": measure,
                 "value": value,
             }

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
-RESULT_COLUMNS = ("study", "language", "objective", "train_pairs", "epochs", "seed", "split", "measure", "value")
+RESULT_COLUMNS = (
+    "study", "language", "objective", "train_pairs", "epochs", "seed", "split", "scoring", "measure", "value"
+)  # fmt: skip
 RESULT_KEY = RESULT_COLUMNS[:-1]  # a configuration and measure: one row, its latest value
+NO_SCORING = "-"  # the scoring of rows that rank nothing (word-link agreement of transport plans)
 
 
 def record_results(rows: pd.DataFrame, path: str | os.PathLike) -> Path:
@@ -49,22 +52,35 @@ def _keys(table: pd.DataFrame) -> pd.MultiIndex:
 
 
 def read_results(path: str | os.PathLike) -> pd.DataFrame:
-    """The results table as a DataFrame (empty, with the columns, when the file does not exist)."""
+    """The results table as a DataFrame (empty, with the columns, when the file does not exist).
+
+    A table written before rows were keyed by scoring gets the column: ``dense`` (the only scoring
+    its studies used), ``-`` for the word-link rows.
+    """
     path = Path(path)
     if not path.exists():
         return pd.DataFrame(columns=list(RESULT_COLUMNS))
-    return pd.read_csv(path)
+    table = pd.read_csv(path)
+    if "scoring" not in table.columns:
+        scoring = table.measure.str.startswith("link_").map({True: NO_SCORING, False: "dense"})
+        table.insert(RESULT_COLUMNS.index("scoring"), "scoring", scoring)
+    return table
 
 
 def per_language_table(
-    results: pd.DataFrame, *, study: str = "main", split: str = "test", measures: tuple[str, ...] = ()
+    results: pd.DataFrame,
+    *,
+    study: str = "main",
+    split: str = "test",
+    scoring: str = "dense",
+    measures: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """Language x objective rows, one column per measure, from the long-form results.
+    """Language x objective rows, one column per measure, from the long-form results of one scoring.
 
     Where a configuration was run more than once with the same seed, its latest row counts; over
     seeds, the mean is shown. measures: the columns to keep, in order (all when empty).
     """
-    rows = results[(results.study == study) & (results.split == split)]
+    rows = results[(results.study == study) & (results.split == split) & (results.scoring == scoring)]
     keys = ["language", "objective", "train_pairs", "epochs", "seed", "measure"]
     latest = rows.drop_duplicates(subset=keys, keep="last")
     table = latest.pivot_table(index=["language", "objective"], columns="measure", values="value", aggfunc="mean")

@@ -12,7 +12,7 @@ from optical.alignment import SoftAlignment, soft_alignment
 from optical.data import BitextPair, bible_splits, load_bible_bitext, sample_pairs
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.plots import plot_transport_plan
-from optical.results import record_results
+from optical.results import NO_SCORING, record_results
 from optical.train import load_student_weights
 from optical.word_alignment import Links, agreement, eflomal_links, plan_links, pretokenize
 
@@ -124,7 +124,13 @@ def run_transport_plans(config: TransportPlanConfig, plans: HeldOutPlans | None 
     long = scores.reset_index().melt(id_vars="objective", var_name="measure", value_name="value")
     long["measure"] = "link_" + long["measure"]
     long = long.assign(
-        study="alignment", language=f"en-{config.language}", train_pairs=0, epochs=0, seed=0, split=config.split
+        study="alignment",
+        language=f"en-{config.language}",
+        train_pairs=0,
+        epochs=0,
+        seed=0,
+        split=config.split,
+        scoring=NO_SCORING,
     )
     record_results(long, out_dir / "results.csv")
     return scores

@@ -19,6 +19,7 @@ def rows(worker: int, batch: int) -> pd.DataFrame:
                 "epochs": 1,
                 "seed": seed,
                 "split": "dev",
+                "scoring": "dense",
                 "measure": "MAP",
                 "value": worker + batch / 1000,
             }
@@ -93,3 +94,25 @@ def test_per_language_table_keeps_the_latest_rerun_and_averages_seeds():
     table = pd.concat([rows(0, 1), rows(0, 2).assign(train_pairs=1)])  # a rerun of the same three seeds
     means = per_language_table(table, study="s", split="dev")
     assert means.loc[("en-ny", "w0"), "MAP"] == pytest.approx(0.002)
+
+
+def test_a_maxsim_run_keeps_the_dense_rows_of_the_same_run(tmp_path):
+    path = tmp_path / "results.csv"
+    record_results(rows(0, 1), path)
+    record_results(rows(0, 1).assign(scoring="maxsim", value=9.0), path)
+    table = read_results(path)
+    assert len(table) == 6 and set(table.scoring) == {"dense", "maxsim"}
+    assert (table[table.scoring == "dense"].value < 1).all()  # not replaced by the MaxSim rerun
+    assert per_language_table(table, study="s", split="dev", scoring="maxsim").loc[("en-ny", "w0"), "MAP"] == 9.0
+    assert per_language_table(table, study="s", split="dev").loc[("en-ny", "w0"), "MAP"] < 1
+
+
+def test_a_table_from_before_scorings_reads_as_dense(tmp_path):
+    path = tmp_path / "results.csv"
+    old = pd.concat([rows(0, 1), rows(1, 1).assign(study="alignment", measure="link_f1")]).drop(columns="scoring")
+    old.to_csv(path, index=False)
+    table = read_results(path)
+    assert list(table.columns) == list(RESULT_COLUMNS)
+    assert table.groupby("study").scoring.unique().map(list).to_dict() == {"s": ["dense"], "alignment": ["-"]}
+    record_results(rows(0, 1).assign(value=5.0), path)  # a rerun replaces the migrated rows, adds none
+    assert len(read_results(path)) == 6 and (read_results(path).query("study == 's'").value == 5.0).all()
