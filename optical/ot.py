@@ -8,6 +8,8 @@ References
 .. [2] G. Peyré, M. Cuturi. Computational Optimal Transport, §4.4 (log-domain stabilisation). 2019.
 .. [3] B. Schmitzer. Stabilized Sparse Scaling Algorithms for Entropy Regularized Transport Problems.
    SIAM J. Sci. Comput. 41(3), 2019 (absorption of large scalings into the kernel).
+.. [4] L. Chizat, G. Peyré, B. Schmitzer, F.-X. Vialard. Scaling Algorithms for Unbalanced Optimal
+   Transport Problems. Math. Comp. 87, 2018.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["SinkhornResult", "sinkhorn", "uniform_marginals"]
+__all__ = ["SinkhornResult", "sinkhorn", "sinkhorn_unbalanced", "uniform_marginals"]
 
 
 @dataclass
@@ -152,6 +154,56 @@ def sinkhorn(
         log_v = log_v + torch.where(column_real, beta, 1.0).log()  # (B, m)
         return SinkhornResult(plan, log_u, log_v, n_iter, error)
     return plan
+
+
+def sinkhorn_unbalanced(
+    cost: torch.Tensor,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    *,
+    epsilon: float = 0.05,
+    rho: float = 1.0,
+    max_iter: int = 100,
+) -> torch.Tensor:
+    r"""Entropic unbalanced OT: the marginals are relaxed by a KL penalty of weight ``rho`` [4]_.
+
+    .. math::
+        T^\star = \arg\min_{T \ge 0} \langle T, C \rangle_F - \varepsilon H(T)
+                  + \rho\, \mathrm{KL}(T 1 \,\Vert\, a) + \rho\, \mathrm{KL}(T^\top 1 \,\Vert\, b)
+
+    so a token with no good counterpart can send less than its share, instead of being forced onto
+    some token. Log domain, u first: :math:`u = \kappa (\log a - \mathrm{LSE}_j(-C_{ij}/\varepsilon + v_j))`,
+    then :math:`v = \kappa (\log b - \mathrm{LSE}_i(-C_{ij}/\varepsilon + u_i))` with
+    :math:`\kappa = \rho / (\rho + \varepsilon)`: the iteration of POT's
+    ``ot.unbalanced.sinkhorn_unbalanced(..., reg_type="entropy")``. As rho grows it becomes balanced OT.
+
+    cost (B, n, m); a (B, n), b (B, m) non-negative, zeros marking padding (no mass there); the
+    totals may differ. Computed in float32 (float64 for float64 input). Returns the plan (B, n, m) in
+    ``cost.dtype``; gradients flow through the
+    iterations (call it under ``torch.no_grad()`` for a detached plan).
+    """
+    if cost.dim() != 3 or a.shape != cost.shape[:2] or b.shape != (cost.shape[0], cost.shape[2]):
+        raise ValueError(f"cost must be (B, n, m) with a (B, n) and b (B, m); got {tuple(cost.shape)}")
+    if epsilon <= 0 or rho <= 0 or max_iter < 1:
+        raise ValueError("epsilon and rho must be > 0 and max_iter >= 1")
+    dtype = torch.promote_types(cost.dtype, torch.float32)  # float32, or float64 for float64 input
+    a32, b32 = a.to(dtype), b.to(dtype)
+    if not (torch.isfinite(cost).all() and torch.isfinite(a32).all() and torch.isfinite(b32).all()):
+        raise ValueError("cost and marginals must be finite (found NaN or infinity); check the embeddings")
+    if (a32 < 0).any() or (b32 < 0).any():
+        raise ValueError("marginals must be non-negative")
+    row_real, column_real = a32 > 0, b32 > 0
+    log_a = torch.where(row_real, a32.clamp_min(1e-30).log(), torch.full_like(a32, -1e4))  # (B, n)
+    log_b = torch.where(column_real, b32.clamp_min(1e-30).log(), torch.full_like(b32, -1e4))  # (B, m)
+    kernel = -cost.to(dtype) / epsilon  # (B, n, m)
+    kappa = rho / (rho + epsilon)
+    log_v = torch.where(column_real, 0.0, -1e4).to(dtype)  # (B, m) padding columns start (and stay) without mass
+    for _ in range(max_iter):
+        log_u = kappa * (log_a - torch.logsumexp(kernel + log_v.unsqueeze(1), dim=2))  # (B, n)
+        log_v = kappa * (log_b - torch.logsumexp(kernel + log_u.unsqueeze(2), dim=1))  # (B, m)
+    real = row_real.unsqueeze(2) & column_real.unsqueeze(1)
+    plan = torch.exp(kernel + log_u.unsqueeze(2) + log_v.unsqueeze(1)) * real
+    return plan.to(cost.dtype)
 
 
 _TINY = 1e-30  # a sum below this counts as underflow: its scaling becomes b / _TINY, out of the safe range

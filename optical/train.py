@@ -19,9 +19,10 @@ from optical.batching import length_bucketed_batches, shuffled_batches
 from optical.data.bitext import BitextPair
 from optical.distributed import gather, mean_over_ranks, rank_and_world, shard
 from optical.drift import plan_entropy, pooled_cosine
-from optical.encoders import TokenEncoder
+from optical.encoders import TokenBatch, TokenEncoder
 from optical.hard_negatives import mine_hard_negatives
 from optical.losses import (
+    LossOutput,
     cls_mse_loss,
     contrastive_loss,
     hard_alignment_loss,
@@ -35,6 +36,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "cpu_has_native_bf16",
+    "epsilon_at",
     "load_student_weights",
     "loss_function",
     "make_optimizer",
@@ -61,6 +63,9 @@ class TrainConfig:
     epsilon: float = 0.02  # ot: Sinkhorn entropic regularisation
     sinkhorn_iters: int = 50  # ot: Sinkhorn iterations per step
     detach_plan: bool = True  # ot: envelope gradient (True) or back-propagate through Sinkhorn
+    epsilon_start: float = 0.0  # ot: > 0 anneals epsilon geometrically from this to `epsilon` over training
+    marginal_penalty: float = 0.0  # ot: > 0 relaxes the marginals by this times KL (unbalanced OT); 0 exact
+    contrastive_weight: float = 0.0  # ot: > 0 adds this times the in-batch contrastive loss (temperature)
     temperature: float = 0.05  # contrastive: softmax temperature of the in-batch cosine scores
     kl_temperature: float = 0.1  # kl: temperature of the teacher's and the student's score distributions
     hard_negatives: int = 8  # kl: the teacher's k nearest training English sentences per pair join the candidates
@@ -78,8 +83,8 @@ class TrainConfig:
             raise ValueError("epochs, batch_size, sinkhorn_iters and checkpoint_every must be >= 1")
         if min(self.lr, self.epsilon, self.temperature, self.kl_temperature) <= 0:
             raise ValueError("lr, epsilon, temperature and kl_temperature must be > 0")
-        if self.hard_negatives < 0:
-            raise ValueError("hard_negatives must be >= 0")
+        if min(self.hard_negatives, self.epsilon_start, self.marginal_penalty, self.contrastive_weight) < 0:
+            raise ValueError("hard_negatives, epsilon_start, marginal_penalty and contrastive_weight must be >= 0")
 
 
 @dataclass
@@ -145,17 +150,44 @@ def _epoch_batches(student: TokenEncoder, pairs: list[BitextPair], config: Train
 
 
 def loss_function(config: TrainConfig):
-    """The loss function of ``config.objective`` with its settings bound (validated by TrainConfig)."""
+    """The loss function of ``config.objective`` with its settings bound (validated by TrainConfig).
+
+    For ``ot``, ``epsilon`` may still be given per call (annealing), and ``contrastive_weight`` adds
+    lambda times the in-batch contrastive loss to ⟨T, C⟩ (the plan is OT's).
+    """
+    if config.objective == "ot":
+        ot = partial(
+            ot_distillation_loss,
+            max_iter=config.sinkhorn_iters,
+            detach_plan=config.detach_plan,
+            marginal_penalty=config.marginal_penalty,
+        )
+
+        def ot_loss(teacher: TokenBatch, student: TokenBatch, *, epsilon: float = config.epsilon) -> LossOutput:
+            out = ot(teacher, student, epsilon=epsilon)
+            if config.contrastive_weight:
+                extra = contrastive_loss(teacher, student, temperature=config.temperature).loss
+                out = LossOutput(loss=out.loss + config.contrastive_weight * extra, plan=out.plan)
+            return out
+
+        return ot_loss
     return {
-        "ot": partial(
-            ot_distillation_loss, epsilon=config.epsilon, max_iter=config.sinkhorn_iters, detach_plan=config.detach_plan
-        ),
         "hard-align": hard_alignment_loss,
         "kl": partial(kl_distillation_loss, temperature=config.kl_temperature),
         "mse": sentence_mse_loss,
         "cls-mse": cls_mse_loss,
         "contrastive": partial(contrastive_loss, temperature=config.temperature),
     }[config.objective]
+
+
+def epsilon_at(config: TrainConfig, step: int, total_steps: int) -> float:
+    """OT's epsilon at ``step`` (0-based): constant, or geometric from ``epsilon_start`` to ``epsilon``.
+
+    .. math:: \varepsilon_t = \varepsilon_0 (\varepsilon / \varepsilon_0)^{t / (T - 1)}
+    """
+    if not config.epsilon_start or total_steps < 2:
+        return config.epsilon
+    return config.epsilon_start * (config.epsilon / config.epsilon_start) ** (step / (total_steps - 1))
 
 
 def make_optimizer(student: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:
@@ -302,6 +334,8 @@ def train(
                 student_tokens = model(student.tokenize(foreign))  # (b, m, d)
                 # weight world * b / B: DDP's mean over ranks then equals the mean over the global batch
                 extra = {} if negatives is None else {"negatives": negatives.for_batch(local).to(device)}
+                if config.objective == "ot" and config.epsilon_start:
+                    extra["epsilon"] = epsilon_at(config, step, total_steps)
                 output = loss_fn(teacher_tokens, student_tokens, **extra)
                 loss = output.loss * (world * len(local) / len(batch))
             if not torch.isfinite(loss):

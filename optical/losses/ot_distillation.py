@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from optical.encoders import TokenBatch
 from optical.losses.output import LossOutput
-from optical.ot import sinkhorn, uniform_marginals
+from optical.ot import sinkhorn, sinkhorn_unbalanced, uniform_marginals
 
 
 def cosine_cost(teacher_tokens: torch.Tensor, student_tokens: torch.Tensor) -> torch.Tensor:
@@ -27,6 +27,7 @@ def ot_distillation_loss(
     epsilon: float = 0.05,
     max_iter: int = 50,
     detach_plan: bool = True,
+    marginal_penalty: float = 0.0,
 ) -> LossOutput:
     r"""Optimal-transport distillation loss between teacher (English) and student (foreign) tokens.
 
@@ -42,6 +43,10 @@ def ot_distillation_loss(
     C. By the envelope theorem this is the exact gradient of the entropic OT value, and it skips
     back-propagating through the Sinkhorn iterations; ``False`` differentiates through them.
 
+    marginal_penalty: rho > 0 relaxes the marginals by rho KL (unbalanced OT,
+    :func:`~optical.ot.sinkhorn_unbalanced`), so tokens without a counterpart need not send their
+    share; 0 keeps them exact.
+
     Returns the loss (scalar) and the plan (B, n, m): rows are teacher tokens, columns student
     tokens, the soft token alignment.
     """
@@ -52,6 +57,9 @@ def ot_distillation_loss(
     both = (a.sum(-1, keepdim=True) > 0) & (b.sum(-1, keepdim=True) > 0)  # (B, 1)
     a, b = a * both, b * both
     with torch.set_grad_enabled(torch.is_grad_enabled() and not detach_plan):
-        plan = sinkhorn(cost, a, b, epsilon=epsilon, max_iter=max_iter, tol=0.0)
+        if marginal_penalty > 0:
+            plan = sinkhorn_unbalanced(cost, a, b, epsilon=epsilon, rho=marginal_penalty, max_iter=max_iter)
+        else:
+            plan = sinkhorn(cost, a, b, epsilon=epsilon, max_iter=max_iter, tol=0.0)
     loss = (plan * cost).sum(dim=(1, 2)).mean()  # <T, C>_F averaged over the batch
     return LossOutput(loss=loss, plan=plan)
