@@ -77,13 +77,18 @@ def plot_per_language(table: pd.DataFrame) -> Figure:
 
 
 def plot_seed_bars(
-    summary: pd.DataFrame, measures: Sequence[str], *, query_set: str = "clean", title: str = ""
+    summary: pd.DataFrame,
+    measures: Sequence[str],
+    *,
+    query_set: str = "clean",
+    scoring: str = "dense",
+    title: str = "",
 ) -> Figure:
     """One panel per measure, one bar per label: mean over seeds with a standard-deviation whisker.
 
-    summary: rows of :func:`optical.studies.seed_summary` (label, query_set, measure, mean, std).
+    summary: rows of :func:`optical.studies.seed_summary` (label, query_set, scoring, measure, mean, std).
     """
-    rows = summary[summary.query_set == query_set]
+    rows = summary[(summary.query_set == query_set) & (summary.scoring == scoring)]
     fig, axes = plt.subplots(1, len(measures), figsize=(3.4 * len(measures), 3.6), squeeze=False)
     for ax, measure in zip(axes[0], measures, strict=True):
         part = rows[rows.measure == measure]
@@ -101,11 +106,12 @@ def plot_seed_curves(
     measures: Sequence[str],
     *,
     query_set: str = "clean",
+    scoring: str = "dense",
     title: str = "",
     log_x: bool = True,
 ) -> Figure:
     """One panel per measure: mean over seeds against ``x`` (a summary column), one line per label, ±1 std band."""
-    rows = summary[summary.query_set == query_set]
+    rows = summary[(summary.query_set == query_set) & (summary.scoring == scoring)]
     fig, axes = plt.subplots(1, len(measures), figsize=(4.2 * len(measures), 3.6), squeeze=False)
     for ax, measure in zip(axes[0], measures, strict=True):
         for label, part in rows[rows.measure == measure].groupby("label", sort=False):
@@ -118,6 +124,56 @@ def plot_seed_curves(
             ax.set_xscale("log", base=2)
         ax.set_xlabel(x.replace("_", " "))
         ax.set_title(measure)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_learning_curves(curves: pd.DataFrame, *, title: str = "") -> Figure:
+    """Dev measure against training steps: a row per measure, a column per scoring, a line per label.
+
+    curves: rows of :func:`optical.studies.learning_curves` (label, seed, step, scoring, measure,
+    value); several seeds are drawn as their mean with a band of ±1 standard deviation.
+    """
+    measures, scorings = list(dict.fromkeys(curves.measure)), list(dict.fromkeys(curves.scoring))
+    fig, axes = plt.subplots(
+        len(measures), len(scorings), figsize=(5.2 * len(scorings), 3.4 * len(measures)), squeeze=False
+    )
+    stats = curves.groupby(["measure", "scoring", "label", "step"])["value"].agg(["mean", "std"]).sort_index()
+    for row, measure in enumerate(measures):
+        for col, scoring in enumerate(scorings):
+            ax = axes[row][col]
+            for label in dict.fromkeys(curves.label):
+                if (measure, scoring, label) not in stats.index.droplevel("step"):
+                    continue
+                part = stats.loc[(measure, scoring, label)].sort_index()
+                ax.plot(part.index, part["mean"], label=label)
+                spread = part["std"].fillna(0)
+                ax.fill_between(part.index, part["mean"] - spread, part["mean"] + spread, alpha=0.15)
+            ax.set_title(f"{measure}, {scoring} scoring", fontsize=9)
+            ax.set_xlabel("training step")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_drift(logs: pd.DataFrame, *, window: int = 20, title: str = "") -> Figure:
+    """Per-step drift diagnostics, smoothed over ``window`` steps: pooled cosine and plan entropy, a line per label.
+
+    logs: rows of :func:`optical.studies.training_logs` (label, seed, step, loss, pooled_cosine, plan_entropy).
+    """
+    columns = ["loss", "pooled_cosine", "plan_entropy"]
+    fig, axes = plt.subplots(1, len(columns), figsize=(4.6 * len(columns), 3.4), squeeze=False)
+    means = logs.groupby(["label", "step"], sort=False)[columns].mean()
+    for ax, column in zip(axes[0], columns, strict=True):
+        for label in dict.fromkeys(logs.label):
+            series = means.loc[label, column].sort_index()
+            if series.notna().any():
+                ax.plot(series.index, series.rolling(window, min_periods=1).mean(), label=label)
+        ax.set_title(column.replace("_", " "), fontsize=9)
+        ax.set_xlabel("training step")
     axes[0][0].legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -4,8 +4,9 @@ A :class:`StudyRun` names what is trained (language, objective, bitext size, epo
 code-switched augmentation, masked-LM pre-training); :func:`score_run` trains it under
 :class:`StudySettings` (same data, splits and budget for every objective) and scores it on
 
-- CLIR: the embedded collection's foreign queries against English passages, per query;
-- code-switched queries: the same queries with a share of their words switched to English;
+- CLIR: the embedded collection's foreign queries against English passages, per query, with every
+  scoring of ``settings.scorings`` (pooled vectors and MaxSim over token vectors);
+- code-switched queries: the same queries with a share of their words switched to English (dense);
 - bitext retrieval: each held-out foreign sentence must find its English translation among all.
 
 Scores are cached as JSON under ``work_dir/studies`` by the run and the settings, so a notebook
@@ -17,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +29,12 @@ from optical.codeswitch import Lexicon, code_switch, induce_lexicon, translate_w
 from optical.data import BitextPair, bible_clir_collection, bible_splits, load_bible_bitext, sample_pairs
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.metrics import DEFAULT_MEASURES, evaluate
-from optical.retrieval import dense_search, encode_documents
+from optical.search import SCORINGS, DocumentSearch, SearchSettings
 from optical.stats import paired_randomization_test
 from optical.train import TrainConfig, train
 
 UNTRAINED = ("zero-shot", "dictionary-translate")  # the teacher itself, on the queries as given or translated
+NO_BITEXT = ("zero-shot",)  # uses no bitext at all; dictionary-translate reads the run's pairs like a student
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,15 @@ class StudyRun:
     seed: int = 0
     augment_rate: float = 0.0  # > 0: add a code-switched copy of every pair with this share of words in English
     pretrain_steps: int = 0  # > 0: masked-LM steps on the foreign side of the training books first
+    recipe: tuple[tuple[str, object], ...] = ()  # TrainConfig fields this run sets otherwise, e.g. (("epsilon", 0.05),)
 
     @property
     def label(self) -> str:
-        """The objective as tables show it: ``ot``, ``ot+cs0.3`` (augmented), ``mlm+ot`` (pre-trained)."""
+        """The objective as tables show it: ``ot``, ``ot+cs0.3`` (augmented), ``mlm+ot`` (pre-trained),
+        ``ot[epsilon=0.05]`` (another recipe)."""
         label = ("mlm+" if self.pretrain_steps else "") + self.objective
-        return label + (f"+cs{self.augment_rate:g}" if self.augment_rate else "")
+        label += f"+cs{self.augment_rate:g}" if self.augment_rate else ""
+        return label + ("[" + ",".join(f"{name}={value}" for name, value in self.recipe) + "]" if self.recipe else "")
 
 
 @dataclass
@@ -60,9 +65,10 @@ class StudySettings:
 
     split: str = "test"  # dev (Gospels) to choose settings, test (Acts-Revelation) to report
     num_queries: int = 500
-    switch_rates: tuple[float, ...] = (0.1, 0.25, 0.5)  # code-switched query sets besides the clean one
+    scorings: tuple[str, ...] = SCORINGS  # the clean queries are scored each way: dense | maxsim
+    switch_rates: tuple[float, ...] = (0.1, 0.25, 0.5)  # code-switched query sets besides the clean one (dense)
     bitext_pairs: int = 1000  # held-out pairs for bitext retrieval
-    lexicon_pairs: int = 8000  # training pairs the eflomal lexicon is induced from
+    lexicon_pairs: int = 8000  # training pairs of the lexicon that code-switches evaluation queries
     max_length: int = DEFAULT_MAX_LENGTH  # tokens per training sentence and query
     teacher: str = DEFAULT_MODEL
     student: str = DEFAULT_MODEL
@@ -70,6 +76,14 @@ class StudySettings:
     work_dir: str = ".cache/optical"
     cache_teacher_states: bool = True  # read the teacher's token states from work_dir/teacher_states (computed once)
     keep_checkpoints: bool = False  # a checkpoint holds the Adam state (~270 MB); scores are what the studies need
+    curve_every: int = 0  # > 0: a learning curve, the student scored on the dev books every this many steps
+    curve_queries: int = 200  # dev queries per curve point (the documents are encoded once)
+    patience: int = 0  # > 0 with a curve: stop once dense dev MAP has not risen for this many steps
+    keep_best: bool = True  # with a curve: score the weights of the step with the best dense dev MAP, not the last
+
+    def __post_init__(self) -> None:
+        if self.curve_every and "dense" not in self.scorings:
+            raise ValueError("a learning curve keeps the best step by dense MAP: include 'dense' in scorings")
 
     def key(self, run: StudyRun) -> str:
         settings = {
@@ -88,16 +102,19 @@ def grid(
 ) -> list[StudyRun]:
     """Every combination as a :class:`StudyRun` (``fields``: epochs, augment_rate, pretrain_steps).
 
-    The untrained baselines (zero-shot, dictionary-translate) are deterministic: one run each per
-    language, with no pairs, epochs or augmentation.
+    The zero-shot teacher uses no bitext: one run per language, with no pairs, epochs or augmentation.
+    dictionary-translate induces its lexicon from exactly the pairs a student of the same size and
+    seed trains on: one run per size and seed, with no epochs.
     """
     runs = []
     for language in languages:
         for objective in objectives:
-            if objective in UNTRAINED:
+            if objective in NO_BITEXT:
                 runs.append(StudyRun(language, objective, train_pairs=0, epochs=0))
-                continue
-            runs += [StudyRun(language, objective, n, seed=seed, **fields) for n in train_pairs for seed in seeds]
+            elif objective in UNTRAINED:
+                runs += [StudyRun(language, objective, n, epochs=0, seed=seed) for n in train_pairs for seed in seeds]
+            else:
+                runs += [StudyRun(language, objective, n, seed=seed, **fields) for n in train_pairs for seed in seeds]
     return runs
 
 
@@ -115,7 +132,15 @@ class _Shared:
         )
         self.bitext_pairs = sample_pairs(held_out, settings.bitext_pairs, seed=1)
         self.teacher = TokenEncoder(settings.teacher, max_length=settings.max_length).eval().requires_grad_(False)
-        self.documents = encode_documents(self.teacher, self.collection.documents, cache_dir=work_dir / "embeddings")
+        self.searches = {
+            scoring: DocumentSearch(
+                self.teacher,
+                self.collection.documents,
+                SearchSettings(scoring=scoring),
+                cache_dir=work_dir / "embeddings",
+            )
+            for scoring in sorted({*settings.scorings, "dense"})
+        }
         lexicon_source = sample_pairs(self.training, settings.lexicon_pairs, seed=0)
         cache = work_dir / "lexicons" / f"en-{language}-{settings.lexicon_pairs}.json"
         self.lexicon: Lexicon = induce_lexicon(lexicon_source, self.teacher.tokenizer, cache=cache)
@@ -140,6 +165,17 @@ def _switched(queries: dict[str, str], shared: _Shared, rate: float) -> dict[str
     }
 
 
+def run_lexicon(run: StudyRun, settings: StudySettings, shared: _Shared) -> Lexicon:
+    """The lexicon eflomal induces from exactly the run's training pairs (its size and seed), cached.
+
+    dictionary-translate translates with it and code-switched training copies switch with it, so
+    neither sees more bitext than the students it is compared with.
+    """
+    pairs = sample_pairs(shared.training, run.train_pairs, run.seed)
+    name = f"en-{run.language}-{run.train_pairs}-seed{run.seed}.json"
+    return induce_lexicon(pairs, shared.teacher.tokenizer, cache=Path(settings.work_dir) / "lexicons" / name)
+
+
 def _train_student(run: StudyRun, settings: StudySettings, shared: _Shared, progress: bool) -> TokenEncoder:
     from optical.pretrain import mlm_pretrain
 
@@ -150,33 +186,83 @@ def _train_student(run: StudyRun, settings: StudySettings, shared: _Shared, prog
         foreign = [pair.foreign for pair in shared.training]
         mlm_pretrain(student, foreign, steps=run.pretrain_steps, lr=settings.train.lr, seed=run.seed, progress=progress)
     if run.augment_rate:
-        tokenizer = shared.teacher.tokenizer
+        tokenizer, lexicon = shared.teacher.tokenizer, run_lexicon(run, settings, shared)
         pairs = pairs + [
             BitextPair(
                 f"{p.pair_id}+cs",
                 p.english,
-                code_switch(p.foreign, shared.lexicon, tokenizer, rate=run.augment_rate, seed=run.seed + k),
+                code_switch(p.foreign, lexicon, tokenizer, rate=run.augment_rate, seed=run.seed + k),
                 p.group,
             )
             for k, p in enumerate(pairs)
         ]
-    config = TrainConfig(
-        **{**asdict(settings.train), "objective": run.objective, "epochs": run.epochs, "seed": run.seed}
-    )
+    fields = {**asdict(settings.train), **dict(run.recipe)}
+    config = TrainConfig(**{**fields, "objective": run.objective, "epochs": run.epochs, "seed": run.seed})
     checkpoint_dir = Path(settings.work_dir) / "checkpoints" / f"study-{settings.key(run)}"
     teacher_cache = Path(settings.work_dir) / "teacher_states" if settings.cache_teacher_states else None
-    train(
+    curve = None
+    if settings.curve_every:
+        dev = replace(settings, split="dev", num_queries=settings.curve_queries, curve_every=0)
+        curve = LearningCurve(student, _shared(dev, run.language), settings)
+        curve.evaluate(0)
+    result = train(
         student,
         shared.teacher,
         pairs,
         config,
         checkpoint_dir=checkpoint_dir,
         teacher_cache=teacher_cache,
+        on_step=curve,
         progress=progress,
     )
     if not settings.keep_checkpoints:
         (checkpoint_dir / "last.pt").unlink(missing_ok=True)
-    return student.eval()
+    log = {"loss": result.losses, "pooled_cosine": result.pooled_cosine, "plan_entropy": result.plan_entropy}
+    if curve is not None:
+        curve.finish(result.steps)
+        log |= {"curve": curve.points, "best_step": curve.best_step, "scored_step": result.steps}
+        if settings.keep_best:
+            student.load_state_dict(curve.best_state)
+            log["scored_step"] = curve.best_step
+    return student.eval(), log
+
+
+class LearningCurve:
+    """``on_step`` for :func:`~optical.train.train`: scores the student on the dev books every K steps.
+
+    Each point is dev MAP and R@10 under every scoring of the settings; the weights of the step with
+    the best dense MAP are kept (in memory), and with ``settings.patience`` training stops once that
+    best is ``patience`` steps old.
+    """
+
+    def __init__(self, student: TokenEncoder, dev: _Shared, settings: StudySettings) -> None:
+        self.student, self.dev, self.settings = student, dev, settings
+        self.points: list[dict] = []  # {"step", "scoring", "MAP", "R@10"}
+        self.best_map, self.best_step, self.best_state = -1.0, 0, None
+
+    def evaluate(self, step: int) -> None:
+        """Add the points of ``step`` and remember the weights if dense MAP is the best so far."""
+        was_training = self.student.training
+        self.student.eval()
+        for scoring in self.settings.scorings:
+            run = self.dev.searches[scoring].search(self.student, self.dev.collection.queries)
+            means = evaluate(self.dev.collection.qrels, run, ("MAP", "R@10"))
+            self.points.append({"step": step, "scoring": scoring, **means})
+            if scoring == "dense" and means["MAP"] > self.best_map:
+                self.best_map, self.best_step = means["MAP"], step
+                self.best_state = {name: value.detach().clone() for name, value in self.student.state_dict().items()}
+        self.student.train(was_training)
+
+    def __call__(self, step: int) -> bool:
+        if step % self.settings.curve_every:
+            return False
+        self.evaluate(step)
+        return bool(self.settings.patience) and step - self.best_step >= self.settings.patience
+
+    def finish(self, step: int) -> None:
+        """Score the last step too, when it fell between two points."""
+        if self.points[-1]["step"] != step:
+            self.evaluate(step)
 
 
 def _bitext_recall(student: TokenEncoder, shared: _Shared, translate) -> dict[str, float]:
@@ -191,38 +277,37 @@ def _bitext_recall(student: TokenEncoder, shared: _Shared, translate) -> dict[st
 def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) -> dict:
     """Train (unless untrained) and score one run; cached by run and settings.
 
-    Returns {"clir": {measure: {qid: value}}, "switched": {rate: {measure: mean}}, "bitext": {R@k: value}}.
+    Returns {"clir": {scoring: {measure: {qid: value}}}, "switched": {rate: {measure: mean}} (dense),
+    "bitext": {R@k: value}, "training": {"loss", "pooled_cosine", "plan_entropy": per step; with a
+    curve also "curve": [{"step", "scoring", "MAP", "R@10"}], "best_step", "scored_step"}}.
     """
     cache = Path(settings.work_dir) / "studies" / f"{settings.key(run)}.json"
     if cache.exists():
         return json.loads(cache.read_text())
     shared = _shared(settings, run.language)
     if run.objective in UNTRAINED:
-        student = shared.teacher
+        student, log = shared.teacher, {}
     else:
-        student = _train_student(run, settings, shared, progress)
+        student, log = _train_student(run, settings, shared, progress)
     tokenizer = shared.teacher.tokenizer
+    lexicon = run_lexicon(run, settings, shared) if run.objective == "dictionary-translate" else None
 
     def translate(text: str) -> str:
-        return translate_words(text, shared.lexicon, tokenizer) if run.objective == "dictionary-translate" else text
+        return translate_words(text, lexicon, tokenizer) if lexicon is not None else text
 
-    def clir(queries: dict[str, str]) -> dict[str, dict[str, float]]:
-        ids = list(queries)
-        embeddings = student.embed([translate(queries[qid]) for qid in ids])
-        ranking = dense_search(embeddings, shared.documents, ids, list(shared.collection.documents))
+    def clir(queries: dict[str, str], scoring: str) -> dict[str, dict[str, float]]:
+        ranking = shared.searches[scoring].search(student, {qid: translate(text) for qid, text in queries.items()})
         return evaluate(shared.collection.qrels, ranking, DEFAULT_MEASURES, per_query=True)[1]
 
     queries = shared.collection.queries
     scores = {
-        "clir": clir(queries),
+        "clir": {scoring: clir(queries, scoring) for scoring in settings.scorings},
         "switched": {
-            str(rate): {
-                name: float(np.mean(list(values.values())))
-                for name, values in clir(_switched(queries, shared, rate)).items()
-            }
+            str(rate): {name: _mean(values) for name, values in clir(_switched(queries, shared, rate), "dense").items()}
             for rate in settings.switch_rates
         },
         "bitext": _bitext_recall(student, shared, translate),
+        "training": log,
     }
     cache.parent.mkdir(parents=True, exist_ok=True)
     partial = cache.with_suffix(".partial")
@@ -231,42 +316,113 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
     return scores
 
 
-def run_study(runs: list[StudyRun], settings: StudySettings, *, progress: bool = True) -> pd.DataFrame:
-    """Score every run; long form: the run's fields, ``label``, ``query_set``, ``measure``, ``value``.
+def _mean(values: dict[str, float]) -> float:
+    """The mean of per-query values."""
+    return float(np.mean(list(values.values())))
 
-    query_set: ``clean`` (CLIR), ``switch=<rate>`` (code-switched CLIR), ``bitext`` (recall).
+
+def run_study(runs: list[StudyRun], settings: StudySettings, *, progress: bool = True) -> pd.DataFrame:
+    """Score every run; long form: the run's fields, ``label``, ``query_set``, ``scoring``, ``measure``, ``value``.
+
+    query_set: ``clean`` (CLIR, one row per scoring), ``switch=<rate>`` (code-switched CLIR, dense),
+    ``bitext`` (recall of pooled vectors, dense).
     """
     rows = []
     for run in runs:
         scores = score_run(run, settings, progress=progress)
         base = {**asdict(run), "label": run.label}
-        for measure, values in scores["clir"].items():
-            rows.append(
-                {**base, "query_set": "clean", "measure": measure, "value": float(np.mean(list(values.values())))}
-            )
+        for scoring, measures in scores["clir"].items():
+            rows += [
+                {**base, "query_set": "clean", "scoring": scoring, "measure": measure, "value": _mean(values)}
+                for measure, values in measures.items()
+            ]
         for rate, means in scores["switched"].items():
-            rows += [{**base, "query_set": f"switch={rate}", "measure": m, "value": v} for m, v in means.items()]
-        rows += [{**base, "query_set": "bitext", "measure": m, "value": v} for m, v in scores["bitext"].items()]
+            rows += [
+                {**base, "query_set": f"switch={rate}", "scoring": "dense", "measure": m, "value": v}
+                for m, v in means.items()
+            ]
+        rows += [
+            {**base, "query_set": "bitext", "scoring": "dense", "measure": m, "value": v}
+            for m, v in scores["bitext"].items()
+        ]
     return pd.DataFrame(rows)
+
+
+def learning_curves(runs: list[StudyRun], settings: StudySettings) -> pd.DataFrame:
+    """The dev curves of trained runs (``settings.curve_every`` > 0), long form: the run's fields, ``label``,
+    ``step``, ``scoring``, ``measure`` (MAP, R@10), ``value``."""
+    rows = []
+    for run in runs:
+        if run.objective in UNTRAINED:
+            continue
+        base = {**asdict(run), "label": run.label}
+        for point in score_run(run, settings)["training"]["curve"]:
+            rows += [
+                {**base, "step": point["step"], "scoring": point["scoring"], "measure": m, "value": point[m]}
+                for m in ("MAP", "R@10")
+            ]
+    return pd.DataFrame(rows)
+
+
+def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per label and scoring: the step where mean dev MAP peaks, MAP and R@10 there, and MAP at the last point.
+
+    curves: rows of :func:`learning_curves`; MAP and R@10 are means over seeds at each step.
+    """
+    means = curves.pivot_table(index=["label", "scoring", "step"], columns="measure", values="value", sort=False)
+    rows = []
+    for (label, scoring), part in means.groupby(level=["label", "scoring"], sort=False):
+        part = part.droplevel(["label", "scoring"]).sort_index()
+        peak = part["MAP"].idxmax()
+        rows.append(
+            {
+                "label": label,
+                "scoring": scoring,
+                "peak step": peak,
+                "MAP at peak": part.loc[peak, "MAP"],
+                "R@10 at peak": part.loc[peak, "R@10"],
+                "last step": part.index[-1],
+                "MAP at last": part["MAP"].iloc[-1],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def training_logs(runs: list[StudyRun], settings: StudySettings) -> pd.DataFrame:
+    """Per training step of every trained run: ``label``, ``seed``, ``step``, ``loss``, ``pooled_cosine``,
+    ``plan_entropy`` (NaN without a plan)."""
+    frames = []
+    for run in runs:
+        if run.objective in UNTRAINED:
+            continue
+        log = score_run(run, settings)["training"]
+        per_step = pd.DataFrame({name: log[name] for name in ("loss", "pooled_cosine", "plan_entropy")})
+        frames.append(per_step.assign(label=run.label, seed=run.seed, step=np.arange(1, len(per_step) + 1)))
+    return pd.concat(frames, ignore_index=True)
 
 
 def seed_summary(scores: pd.DataFrame, by: tuple[str, ...] = ("language", "label", "train_pairs")) -> pd.DataFrame:
     """Mean, standard deviation (ddof 1) and number of seeds of every measure and query set."""
-    keys = [*by, "query_set", "measure"]
+    keys = [*by, "query_set", "scoring", "measure"]
     return scores.groupby(keys, sort=False)["value"].agg(mean="mean", std="std", seeds="count").reset_index()
 
 
 def significance(
-    runs: list[StudyRun], settings: StudySettings, *, reference: str = "ot", measure: str = "MAP"
+    runs: list[StudyRun],
+    settings: StudySettings,
+    *,
+    reference: str = "ot",
+    measure: str = "MAP",
+    scoring: str = "dense",
 ) -> pd.DataFrame:
-    """Paired randomisation test over queries: ``reference`` against every other label.
+    """Paired randomisation test over queries: ``reference`` against every other label, under one scoring.
 
     Each label's per-query ``measure`` is averaged over its seeds first; rows give both means, the
     difference and the two-sided p-value.
     """
     per_label: dict[str, list[pd.Series]] = {}
     for run in runs:
-        values = pd.Series(score_run(run, settings, progress=False)["clir"][measure])
+        values = pd.Series(score_run(run, settings, progress=False)["clir"][scoring][measure])
         per_label.setdefault(run.label, []).append(values)
     means = {label: pd.concat(series, axis=1).mean(axis=1) for label, series in per_label.items()}
     if reference not in means:
@@ -298,10 +454,11 @@ def to_results_rows(scores: pd.DataFrame, study: str, split: str) -> pd.DataFram
             "study": study,
             "language": "en-" + scores.language,
             "objective": scores.label,
-            "train_pairs": scores.train_pairs.where(~scores.objective.isin(UNTRAINED), 0),
+            "train_pairs": scores.train_pairs.where(~scores.objective.isin(NO_BITEXT), 0),
             "epochs": scores.epochs.where(~scores.objective.isin(UNTRAINED), 0),
             "seed": scores.seed,
             "split": split,
+            "scoring": scores.scoring,
             "measure": measure,
             "value": scores.value,
         }
@@ -309,13 +466,18 @@ def to_results_rows(scores: pd.DataFrame, study: str, split: str) -> pd.DataFram
 
 
 def mean_std_table(
-    summary: pd.DataFrame, measures: tuple[str, ...], *, query_set: str = "clean", index: str | list[str] = "label"
+    summary: pd.DataFrame,
+    measures: tuple[str, ...],
+    *,
+    query_set: str = "clean",
+    scoring: str = "dense",
+    index: str | list[str] = "label",
 ) -> pd.DataFrame:
-    """``index`` x measure cells written ``mean ± std (n)`` for the notebooks' tables.
+    """``index`` x measure cells written ``mean ± std (n)`` for the notebooks' tables, under one scoring.
 
     index: one column or several (e.g. ``["label", "train_pairs"]``); rows keep the summary's order.
     """
-    rows = summary[(summary.query_set == query_set) & summary.measure.isin(measures)]
+    rows = summary[(summary.query_set == query_set) & (summary.scoring == scoring) & summary.measure.isin(measures)]
     cells = rows.assign(
         cell=[
             f"{m:.4f} ± {s:.4f} ({n})" if n > 1 else f"{m:.4f} (1)"
@@ -328,7 +490,8 @@ def mean_std_table(
 
 
 def by_switch_rate(summary: pd.DataFrame) -> pd.DataFrame:
-    """The CLIR rows of a summary with a ``rate`` column: 0 for the clean queries, r for ``switch=r``."""
+    """The dense CLIR rows of a summary with a ``rate`` column: 0 for the clean queries, r for ``switch=r``."""
     rows = summary[(summary.query_set == "clean") | summary.query_set.str.startswith("switch=")]
+    rows = rows[rows.scoring == "dense"]
     rate = rows.query_set.str.removeprefix("switch=").replace("clean", "0").astype(float)
     return rows.assign(rate=rate, query_set="clean")

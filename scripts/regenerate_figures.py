@@ -23,8 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 QUICK = {"TRAIN_PAIRS": 48, "EPOCHS": 1, "NUM_QUERIES": 30, "SPLIT": "dev"}
 QUICK_PLANS = {"NUM_SHOWN": 1, "NUM_SCORED": 5, "REFERENCE_PAIRS": 300, "SPLIT": "dev"}
-# The research questions, in the order that lets RQ3 and RQ4 reuse RQ1's trained students and RQ5 reuse RQ2's.
+# The learning curves, then the research questions, in the order that lets RQ3 and RQ4 reuse RQ1's trained
+# students and RQ5 reuse RQ2's.
 STUDIES = (
+    "learning_curves.ipynb",
     "rq1_ot_vs_baselines.ipynb",
     "rq3_alignment_recall.ipynb",
     "rq4_code_switched_queries.ipynb",
@@ -38,6 +40,9 @@ QUICK_STUDIES = {
     "TRAIN_PAIRS": 48,
     "SIZES": [16, 48],
     "PRETRAIN_STEPS": 2,
+    "CURVE_EVERY": 2,
+    "CURVE_QUERIES": 10,
+    "PATIENCE": 4,
     "EXTRA_SETTINGS": {"bitext_pairs": 100, "lexicon_pairs": 1000, "switch_rates": [0.5]},
 }
 

@@ -162,7 +162,32 @@ def test_research_question_notebooks(tmp_path, work_dir):
     assert set(results.study) >= {"rq1-ot-vs-baselines", "rq5-codeswitch-vs-pretraining"}
     rq1 = results[(results.study == "rq1-ot-vs-baselines") & (results.measure == "MAP")]
     assert set(rq1.objective) == {"ot", "kl", "zero-shot", "dictionary-translate", "contrastive"}
-    assert sorted(rq1[rq1.objective == "ot"].seed) == [0, 1]
+    assert sorted(rq1[(rq1.objective == "ot") & (rq1.scoring == "dense")].seed) == [0, 1]
+    assert set(rq1.scoring) == {"dense", "maxsim"}  # every objective scored both ways, neither row replaced
+    assert (figures / "rq1-ot-vs-baselines_en-ny_maxsim.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_learning_curves_notebook(tmp_path, work_dir):
+    figures = tmp_path / "figures"
+    execute(
+        "learning_curves.ipynb",
+        tmp_path,
+        OBJECTIVES=["ot", "kl"],
+        TRAIN_PAIRS=24,
+        EPOCHS=1,
+        CURVE_EVERY=2,
+        CURVE_QUERIES=8,
+        PATIENCE=0,
+        NUM_QUERIES=10,
+        DEVICE="cpu",
+        OUT_DIR=str(figures),
+        WORK_DIR=str(work_dir),
+        EXTRA_SETTINGS={"bitext_pairs": 20, "lexicon_pairs": 400, "max_length": 32, "switch_rates": [0.5]},
+    )
+    for name in ("curves_en-ny.png", "drift_en-ny.png"):
+        assert (figures / name).read_bytes()[:8] == PNG_MAGIC
+    table = (figures / "curves_en-ny.md").read_text()
+    assert "peak step" in table and "hard-align" not in table and "| kl" in table
 
 
 def test_train_and_evaluate_switches_to_a_user_collection(tmp_path, work_dir, bitext):

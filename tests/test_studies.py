@@ -38,7 +38,7 @@ def settings(work_dir):
 def test_runs_are_scored_cached_and_tabulated(settings, monkeypatch):
     runs = [
         StudyRun(objective="zero-shot"),
-        StudyRun(objective="dictionary-translate"),
+        StudyRun(objective="dictionary-translate", train_pairs=200, epochs=0),
         StudyRun(objective="ot", train_pairs=16, seed=0),
         StudyRun(objective="ot", train_pairs=16, seed=1),
         StudyRun(objective="contrastive", train_pairs=16, seed=0, augment_rate=0.3),
@@ -48,8 +48,17 @@ def test_runs_are_scored_cached_and_tabulated(settings, monkeypatch):
     assert set(scores.label) == {"zero-shot", "dictionary-translate", "ot", "contrastive+cs0.3", "mlm+ot"}
     assert set(scores.query_set) == {"clean", "switch=0.5", "bitext"}
     assert scores.value.between(0, 1).all()
+    by_scoring = scores[scores.query_set == "clean"].groupby("scoring").size()
+    assert by_scoring.to_dict() == {"dense": len(runs) * 5, "maxsim": len(runs) * 5}  # every run scored both ways
+    assert set(scores[scores.query_set != "clean"].scoring) == {"dense"}
+    clean_map = scores[(scores.query_set == "clean") & (scores.measure == "MAP")].pivot_table(
+        index="label", columns="scoring", values="value"
+    )
+    assert (clean_map.dense != clean_map.maxsim).any()  # two scorings, not one copied
     lexicon = studies._shared(settings, "ny").lexicon
     assert lexicon.get("mulungu") == "god" and len(lexicon) > 100  # eflomal finds the obvious translation
+    own = studies.run_lexicon(runs[1], settings, studies._shared(settings, "ny"))  # from the run's 200 pairs only
+    assert 0 < len(own) < len(lexicon) and (Path(settings.work_dir) / "lexicons/en-ny-200-seed0.json").exists()
 
     def no_training(*args, **kwargs):
         raise AssertionError("a cached run trained again")
@@ -60,16 +69,21 @@ def test_runs_are_scored_cached_and_tabulated(settings, monkeypatch):
 
     summary = seed_summary(scores)
     ot_map = summary[(summary.label == "ot") & (summary.query_set == "clean") & (summary.measure == "MAP")]
+    ot_map = ot_map[ot_map.scoring == "dense"]
     assert ot_map.seeds.item() == 2 and ot_map["std"].item() >= 0
 
     tests = significance(runs, settings, reference="ot")
     assert set(tests.baseline) == {"zero-shot", "dictionary-translate", "contrastive+cs0.3", "mlm+ot"}
     assert tests["p-value"].between(0, 1).all() and (tests.queries == 12).all()
+    maxsim = significance(runs, settings, reference="ot", scoring="maxsim")
+    assert not maxsim["MAP reference"].equals(tests["MAP reference"])
 
     rows = to_results_rows(scores, "rq-test", settings.split)
     assert tuple(rows.columns) == RESULT_COLUMNS
     assert "switch=0.5:MAP" in set(rows.measure) and "bitext:R@1" in set(rows.measure)
     assert (rows[rows.objective == "zero-shot"].train_pairs == 0).all()
+    assert set(rows[rows.objective == "dictionary-translate"].train_pairs) == {200}  # the bitext it used
+    assert set(rows[rows.measure == "MAP"].scoring) == {"dense", "maxsim"}
 
 
 def test_mean_std_table_by_one_or_several_columns():
@@ -78,6 +92,7 @@ def test_mean_std_table_by_one_or_several_columns():
             "label": ["ot", "ot", "ot", "kl"],
             "train_pairs": [500, 500, 125, 125],
             "query_set": ["clean", "clean", "clean", "clean"],
+            "scoring": ["dense", "dense", "dense", "dense"],
             "measure": ["MAP", "R@10", "MAP", "MAP"],
             "mean": [0.5, 0.25, 0.125, 0.0625],
             "std": [0.01, 0.02, 0.03, float("nan")],
@@ -92,3 +107,61 @@ def test_mean_std_table_by_one_or_several_columns():
         mean_std_table(summary, ("MAP",))
     by_label = mean_std_table(summary[summary.train_pairs == 500], ("MAP", "R@10"))
     assert list(by_label.columns) == ["MAP", "R@10"] and by_label.loc["ot", "R@10"] == "0.2500 ± 0.0200 (3)"
+
+
+def test_a_learning_curve_scores_the_dev_books_every_k_steps_and_keeps_the_best_step(settings, monkeypatch):
+    from dataclasses import replace
+
+    from optical.plots import plot_drift, plot_learning_curves
+    from optical.studies import learning_curves, training_logs
+
+    curved = replace(settings, split="dev", curve_every=2, curve_queries=8)
+    runs = [
+        StudyRun(objective="ot", train_pairs=24, epochs=1, seed=0),
+        StudyRun(objective="hard-align", train_pairs=24),
+    ]
+    curves = learning_curves(runs, curved)  # 24 pairs / 8 per batch = 3 steps: points at 0, 2 and the last, 3
+    ot = curves[curves.label == "ot"]
+    assert sorted(ot.step.unique()) == [0, 2, 3]
+    assert set(ot.scoring) == {"dense", "maxsim"} and set(ot.measure) == {"MAP", "R@10"}
+    assert len(ot) == 3 * 2 * 2 and ot.value.between(0, 1).all()
+    log = studies.score_run(runs[0], curved)["training"]
+    dense_map = ot[(ot.scoring == "dense") & (ot.measure == "MAP")].set_index("step").value
+    assert log["best_step"] == dense_map.idxmax() and log["scored_step"] == log["best_step"]  # keep_best
+    logs = training_logs(runs, curved)
+    assert len(logs) == 6 and logs[logs.label == "ot"].plan_entropy.between(0, 1).all()
+    for figure in (plot_learning_curves(curves, title="t"), plot_drift(logs, title="t")):
+        assert len(figure.axes) >= 3
+
+    recipe = StudyRun(objective="ot", train_pairs=24, recipe=(("epsilon", 0.1),))
+    assert recipe.label == "ot[epsilon=0.1]" and curved.key(recipe) != curved.key(runs[0])
+
+
+def test_patience_stops_a_curve_once_dev_map_stops_rising(settings, monkeypatch):
+    from dataclasses import replace
+
+    maps = iter([0.5, 0.4, 0.3, 0.2, 0.1, 0.0])  # the untrained student is the best the curve ever sees
+
+    def falling(qrels, run, measures, **kwargs):
+        return {"MAP": next(maps), "R@10": 0.0}
+
+    monkeypatch.setattr(studies, "evaluate", falling)
+    curved = replace(settings, split="dev", curve_every=1, curve_queries=8, patience=2, scorings=("dense",))
+    log = studies._train_student(
+        StudyRun(objective="ot", train_pairs=80, seed=3), curved, studies._shared(curved, "ny"), False
+    )[1]
+    assert [point["step"] for point in log["curve"]] == [0, 1, 2]  # stopped 2 steps after the best (step 0)
+    assert log["best_step"] == 0 and log["scored_step"] == 0 and len(log["loss"]) == 2
+
+
+def test_grid_gives_dictionary_translate_the_students_sizes_and_seeds():
+    from optical.studies import grid
+
+    runs = grid(["ny"], ["zero-shot", "dictionary-translate", "ot"], [0, 1], [125, 500], epochs=2)
+    by_objective = {
+        objective: [(r.train_pairs, r.seed, r.epochs) for r in runs if r.objective == objective]
+        for objective in ("zero-shot", "dictionary-translate", "ot")
+    }
+    assert by_objective["zero-shot"] == [(0, 0, 0)]
+    assert by_objective["dictionary-translate"] == [(125, 0, 0), (125, 1, 0), (500, 0, 0), (500, 1, 0)]
+    assert by_objective["ot"] == [(125, 0, 2), (125, 1, 2), (500, 0, 2), (500, 1, 2)]
