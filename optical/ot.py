@@ -93,20 +93,9 @@ def sinkhorn(
     Gradients flow through the iterations; call it under ``torch.no_grad()`` for a detached plan.
     Warns (``UserWarning``) when ``tol > 0`` and the error is still above ``tol`` after max_iter.
     """
-    if cost.dim() != 3:
-        raise ValueError(f"cost must be (B, n, m), got shape {tuple(cost.shape)}")
-    batch, n, m = cost.shape
-    if a.shape != (batch, n) or b.shape != (batch, m):
-        raise ValueError(f"marginals must be {(batch, n)} and {(batch, m)}, got {tuple(a.shape)} and {tuple(b.shape)}")
-    if epsilon <= 0:
-        raise ValueError(f"epsilon must be > 0, got {epsilon}")
     if max_iter < 1 or check_every < 1:
         raise ValueError("max_iter and check_every must be >= 1")
-    a32, b32 = a.to(torch.float32), b.to(torch.float32)
-    if not (torch.isfinite(cost).all() and torch.isfinite(a32).all() and torch.isfinite(b32).all()):
-        raise ValueError("cost and marginals must be finite (found NaN or infinity); check the embeddings")
-    if (a32 < 0).any() or (b32 < 0).any():
-        raise ValueError("marginals must be non-negative")
+    a32, b32 = _checked_marginals(cost, a, b, epsilon, torch.float32)
     # marginals given in a low-precision dtype carry its rounding (bf16: 1/7 is off by 2e-3 in total)
     rtol = max(1e-4, torch.finfo(a.dtype).eps, torch.finfo(b.dtype).eps)
     if not torch.allclose(a32.sum(-1), b32.sum(-1), rtol=rtol, atol=1e-6):
@@ -114,10 +103,7 @@ def sinkhorn(
 
     row_real, column_real = a32 > 0, b32 > 0  # (B, n), (B, m)
     real = row_real.unsqueeze(2) & column_real.unsqueeze(1)  # (B, n, m) entries that may carry mass
-    # Padding gets a finite, hugely negative log-weight instead of -inf so that no NaN reaches the
-    # gradient; the final mask sets its mass to exactly zero.
-    log_a = torch.where(row_real, a32.clamp_min(1e-30).log(), torch.full_like(a32, -1e4))  # (B, n)
-    log_b = torch.where(column_real, b32.clamp_min(1e-30).log(), torch.full_like(b32, -1e4))  # (B, m)
+    log_a, log_b = _log_weights(a32), _log_weights(b32)  # (B, n), (B, m)
     kernel = -cost.to(torch.float32) / epsilon  # (B, n, m) log-kernel
     log_u = torch.where(row_real, 0.0, -1e4)  # (B, n) padding rows start (and stay) without mass
     gibbs = None  # (B, n, m) exp(kernel + u0 + v0) at the last anchor (u0, v0); the plan is alpha_i G_ij beta_j
@@ -179,22 +165,14 @@ def sinkhorn_unbalanced(
 
     cost (B, n, m); a (B, n), b (B, m) non-negative, zeros marking padding (no mass there); the
     totals may differ. Computed in float32 (float64 for float64 input). Returns the plan (B, n, m) in
-    ``cost.dtype``; gradients flow through the
-    iterations (call it under ``torch.no_grad()`` for a detached plan).
+    ``cost.dtype``; gradients flow through the iterations (``torch.no_grad()`` detaches the plan).
     """
-    if cost.dim() != 3 or a.shape != cost.shape[:2] or b.shape != (cost.shape[0], cost.shape[2]):
-        raise ValueError(f"cost must be (B, n, m) with a (B, n) and b (B, m); got {tuple(cost.shape)}")
-    if epsilon <= 0 or rho <= 0 or max_iter < 1:
-        raise ValueError("epsilon and rho must be > 0 and max_iter >= 1")
+    if rho <= 0 or max_iter < 1:
+        raise ValueError("rho must be > 0 and max_iter >= 1")
     dtype = torch.promote_types(cost.dtype, torch.float32)  # float32, or float64 for float64 input
-    a32, b32 = a.to(dtype), b.to(dtype)
-    if not (torch.isfinite(cost).all() and torch.isfinite(a32).all() and torch.isfinite(b32).all()):
-        raise ValueError("cost and marginals must be finite (found NaN or infinity); check the embeddings")
-    if (a32 < 0).any() or (b32 < 0).any():
-        raise ValueError("marginals must be non-negative")
+    a32, b32 = _checked_marginals(cost, a, b, epsilon, dtype)
     row_real, column_real = a32 > 0, b32 > 0
-    log_a = torch.where(row_real, a32.clamp_min(1e-30).log(), torch.full_like(a32, -1e4))  # (B, n)
-    log_b = torch.where(column_real, b32.clamp_min(1e-30).log(), torch.full_like(b32, -1e4))  # (B, m)
+    log_a, log_b = _log_weights(a32), _log_weights(b32)  # (B, n), (B, m)
     kernel = -cost.to(dtype) / epsilon  # (B, n, m)
     kappa = rho / (rho + epsilon)
     log_v = torch.where(column_real, 0.0, -1e4).to(dtype)  # (B, m) padding columns start (and stay) without mass
@@ -204,6 +182,31 @@ def sinkhorn_unbalanced(
     real = row_real.unsqueeze(2) & column_real.unsqueeze(1)
     plan = torch.exp(kernel + log_u.unsqueeze(2) + log_v.unsqueeze(1)) * real
     return plan.to(cost.dtype)
+
+
+def _checked_marginals(
+    cost: torch.Tensor, a: torch.Tensor, b: torch.Tensor, epsilon: float, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """a and b in ``dtype``, after the checks both solvers share: shapes, epsilon, finite, non-negative."""
+    if cost.dim() != 3:
+        raise ValueError(f"cost must be (B, n, m), got shape {tuple(cost.shape)}")
+    batch, n, m = cost.shape
+    if a.shape != (batch, n) or b.shape != (batch, m):
+        raise ValueError(f"marginals must be {(batch, n)} and {(batch, m)}, got {tuple(a.shape)} and {tuple(b.shape)}")
+    if epsilon <= 0:
+        raise ValueError(f"epsilon must be > 0, got {epsilon}")
+    a, b = a.to(dtype), b.to(dtype)
+    if not (torch.isfinite(cost).all() and torch.isfinite(a).all() and torch.isfinite(b).all()):
+        raise ValueError("cost and marginals must be finite (found NaN or infinity); check the embeddings")
+    if (a < 0).any() or (b < 0).any():
+        raise ValueError("marginals must be non-negative")
+    return a, b
+
+
+def _log_weights(weights: torch.Tensor) -> torch.Tensor:
+    """log of the marginal weights; padding (weight 0) gets a finite, hugely negative -1e4 instead of -inf,
+    so that no NaN reaches the gradient (the solvers' final mask sets its mass to exactly zero)."""
+    return torch.where(weights > 0, weights.clamp_min(1e-30).log(), torch.full_like(weights, -1e4))
 
 
 _TINY = 1e-30  # a sum below this counts as underflow: its scaling becomes b / _TINY, out of the safe range
