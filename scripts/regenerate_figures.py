@@ -23,10 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 QUICK = {"TRAIN_PAIRS": 48, "EPOCHS": 1, "NUM_QUERIES": 30, "SPLIT": "dev"}
 QUICK_PLANS = {"NUM_SHOWN": 1, "NUM_SCORED": 5, "REFERENCE_PAIRS": 300, "SPLIT": "dev"}
-# The learning curves, then the research questions, in the order that lets RQ3 and RQ4 reuse RQ1's trained
-# students and RQ5 reuse RQ2's.
+# The dev curves of every objective and of OT's recipes, then the research questions, in the order that lets
+# RQ3 and RQ4 reuse RQ1's trained students and RQ5 reuse RQ2's.
 STUDIES = (
     "learning_curves.ipynb",
+    "ot_recipe.ipynb",
     "rq1_ot_vs_baselines.ipynb",
     "rq3_alignment_recall.ipynb",
     "rq4_code_switched_queries.ipynb",

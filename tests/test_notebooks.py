@@ -190,6 +190,28 @@ def test_learning_curves_notebook(tmp_path, work_dir):
     assert "peak step" in table and "hard-align" not in table and "| kl" in table
 
 
+def test_ot_recipe_notebook(tmp_path, work_dir):
+    figures = tmp_path / "figures"
+    execute(
+        "ot_recipe.ipynb",
+        tmp_path,
+        RECIPES=[{}, {"marginal_penalty": 1.0}],
+        TRAIN_PAIRS=24,
+        EPOCHS=1,
+        CURVE_EVERY=2,
+        CURVE_QUERIES=8,
+        NUM_QUERIES=10,
+        DEVICE="cpu",
+        OUT_DIR=str(figures),
+        WORK_DIR=str(work_dir),
+        EXTRA_SETTINGS={"bitext_pairs": 20, "lexicon_pairs": 400, "max_length": 32, "switch_rates": [0.5]},
+    )
+    table = (figures / "ot-recipe_en-ny.md").read_text()
+    assert "ot[marginal_penalty=1.0]" in table and "| ot " in table
+    for name in ("ot-recipe_en-ny.png", "ot-recipe_drift_en-ny.png"):
+        assert (figures / name).read_bytes()[:8] == PNG_MAGIC
+
+
 def test_train_and_evaluate_switches_to_a_user_collection(tmp_path, work_dir, bitext):
     from test_main_job import write_user_collection
 
