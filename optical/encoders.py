@@ -15,7 +15,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+
+from optical.progress import tqdm
 
 __all__ = ["DEFAULT_MAX_LENGTH", "DEFAULT_MODEL", "TokenBatch", "TokenEncoder", "resolve_model_dir"]
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from optical.encoders import TokenEncoder
+from optical.progress import tqdm
 from optical.retrieval import top_k_run
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import random
 
 import torch
-from tqdm.auto import tqdm
 
 from optical.encoders import TokenEncoder
+from optical.progress import tqdm
 
 
 def mlm_pretrain(

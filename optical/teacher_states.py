@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from optical.distributed import barrier, rank_and_world
 from optical.encoders import TokenBatch, TokenEncoder
+from optical.progress import tqdm
 
 __all__ = ["TeacherStateStore", "TeacherStates", "teacher_key"]
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from optical.batching import length_bucketed_batches, shuffled_batches
 from optical.data.bitext import BitextPair
@@ -30,6 +29,7 @@ from optical.losses import (
     ot_distillation_loss,
     sentence_mse_loss,
 )
+from optical.progress import tqdm
 from optical.teacher_states import TeacherStateStore
 
 __all__ = [

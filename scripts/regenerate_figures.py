@@ -21,6 +21,7 @@ from optical.data import installed_languages
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+os.environ["OPTICAL_TEXT_PROGRESS"] = "1"  # the kernels inherit it: text progress bars reach this console's log
 QUICK = {"TRAIN_PAIRS": 48, "EPOCHS": 1, "NUM_QUERIES": 30, "SPLIT": "dev"}
 QUICK_PLANS = {"NUM_SHOWN": 1, "NUM_SCORED": 5, "REFERENCE_PAIRS": 300, "SPLIT": "dev"}
 # The dev curves of every objective and of OT's recipes, then the research questions, in the order that lets
