@@ -18,6 +18,17 @@ from optical.word_alignment import eflomal_links, pretokenize
 Lexicon = dict[str, str]  # foreign word -> English word
 
 
+def link_counts(pairs: list[BitextPair], tokenizer) -> dict[str, Counter]:
+    """Foreign word -> how often eflomal (intersected links) links it to each English word, over ``pairs``."""
+    english = [pretokenize(tokenizer, pair.english) for pair in pairs]
+    foreign = [pretokenize(tokenizer, pair.foreign) for pair in pairs]
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for links, english_words, foreign_words in zip(eflomal_links(english, foreign), english, foreign, strict=True):
+        for i, j in links:
+            counts[foreign_words[j]][english_words[i]] += 1
+    return counts
+
+
 def induce_lexicon(pairs: list[BitextPair], tokenizer, *, min_count: int = 3, cache: Path | None = None) -> Lexicon:
     """Foreign word -> its most frequently linked English word, over ``pairs`` (eflomal, intersected links).
 
@@ -26,14 +37,8 @@ def induce_lexicon(pairs: list[BitextPair], tokenizer, *, min_count: int = 3, ca
     """
     if cache is not None and cache.exists():
         return json.loads(cache.read_text(encoding="utf-8"))
-    english = [pretokenize(tokenizer, pair.english) for pair in pairs]
-    foreign = [pretokenize(tokenizer, pair.foreign) for pair in pairs]
-    counts: dict[str, Counter] = defaultdict(Counter)
-    for links, english_words, foreign_words in zip(eflomal_links(english, foreign), english, foreign, strict=True):
-        for i, j in links:
-            counts[foreign_words[j]][english_words[i]] += 1
     lexicon = {}
-    for word, translations in counts.items():
+    for word, translations in link_counts(pairs, tokenizer).items():
         best, count = translations.most_common(1)[0]
         if count >= min_count and best.isalpha():
             lexicon[word] = best

@@ -1,0 +1,123 @@
+"""Lexical CLIR: BM25 against its formula, the translation table's weights, fusion on hand-made runs."""
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+from transformers import AutoTokenizer
+
+from optical.codeswitch import induce_lexicon
+from optical.encoders import resolve_model_dir
+from optical.fusion import reciprocal_rank_fusion, score_fusion
+from optical.lexical import BM25Settings, LexicalSearch, translate_query, translation_table
+
+DOCUMENTS = {
+    "d1": "apple apple banana",
+    "d2": "banana cherry cherry cherry and the banana",
+    "d3": "the cherry",
+    "d4": "durian",
+}
+
+
+def lucene_bm25(term: str, documents: dict[str, list[str]], k1: float, b: float) -> dict[str, float]:
+    """BM25(t, d) by the formula of optical.lexical's docstring, on already analysed documents."""
+    n, average = len(documents), np.mean([len(words) for words in documents.values()])
+    df = sum(term in words for words in documents.values())
+    idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+    return {
+        docid: idf * words.count(term) / (words.count(term) + k1 * (1 - b + b * len(words) / average))
+        for docid, words in documents.items()
+    }
+
+
+@pytest.mark.parametrize(("k1", "b"), [(1.2, 0.75), (0.9, 0.4), (2.0, 1.0)])
+def test_bm25_scores_follow_the_formula_with_weights(k1, b):
+    search = LexicalSearch(DOCUMENTS, BM25Settings(k1=k1, b=b, stem=False))
+    analysed = {docid: [w for w in text.split() if w not in ("and", "the")] for docid, text in DOCUMENTS.items()}
+    query = {"apple": 0.25, "cherry": 2.0, "Banana": 1.0, "unseen": 5.0, "the": 3.0}  # stop words and unseen drop out
+    expected = np.zeros(len(DOCUMENTS))
+    for word, weight in query.items():
+        scores = lucene_bm25(word.lower(), analysed, k1, b)
+        expected += weight * np.array([scores[docid] for docid in search.ids])
+    np.testing.assert_allclose(search.scores(query), expected, rtol=1e-5)
+    np.testing.assert_array_equal(search.scores({}), np.zeros(len(DOCUMENTS)))
+    run = search.search({"q": query}, depth=2)["q"]
+    assert list(run) == ["d2", "d3"]  # cherry x 2 weighs most: 3 cherries in d2 beat d3's one
+
+
+def test_stemming_matches_inflections():
+    search = LexicalSearch({"d1": "the lords of the vineyards", "d2": "a vine"}, BM25Settings(stem=True))
+    assert search.scores({"lord": 1.0})[0] > 0 and search.scores({"vineyard": 1.0})[0] > 0
+    assert LexicalSearch({"d1": "lords"}, BM25Settings(stem=False)).scores({"lord": 1.0})[0] == 0
+
+
+def test_no_documents_is_an_error():
+    with pytest.raises(ValueError, match="no documents"):
+        LexicalSearch({})
+
+
+COUNTS = {
+    "mulungu": Counter({"god": 40, "lord": 8, "the": 2}),  # 'the' under min_count
+    "ndi": Counter({"and": 30, ",": 12, "is": 9}),  # ',' is not a word
+    "kuti": Counter({",": 20, "that": 10}),  # best link punctuation: untranslated, as in the lexicon
+    "yesu": Counter({"jesus": 2}),  # too rare
+}
+
+
+@pytest.mark.parametrize("translations", [1, 2, 3])
+def test_translation_weights_sum_to_one_and_start_from_the_lexicon(translations):
+    table = translation_table(COUNTS, translations=translations)
+    assert set(table) == {"mulungu", "ndi"}
+    for entries in table.values():
+        assert len(entries) <= translations
+        assert math.isclose(sum(weight for _, weight in entries), 1.0)
+        assert [weight for _, weight in entries] == sorted((weight for _, weight in entries), reverse=True)
+    assert table["mulungu"][0][0] == "god" and table["ndi"][0][0] == "and"
+    if translations >= 2:
+        assert table["mulungu"] == [("god", 40 / 48), ("lord", 8 / 48)]
+        assert table["ndi"] == [("and", 30 / 39), ("is", 9 / 39)]
+    with pytest.raises(ValueError):
+        translation_table(COUNTS, translations=0)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return AutoTokenizer.from_pretrained(resolve_model_dir("all-MiniLM-L6-v2"))
+
+
+def test_one_best_table_is_the_induced_lexicon(monkeypatch, tokenizer):
+    import optical.codeswitch
+
+    monkeypatch.setattr(optical.codeswitch, "link_counts", lambda pairs, tokenizer: COUNTS)
+    lexicon = induce_lexicon([], tokenizer)
+    assert {word: entries[0][0] for word, entries in translation_table(COUNTS, translations=1).items()} == lexicon
+
+
+def test_query_translation_weighs_repeats_and_keeps_unknown_words(tokenizer):
+    table = translation_table(COUNTS, translations=2)
+    query = translate_query("Mulungu ndi Yesu, mulungu", table, tokenizer)
+    expected = {"god": 2 * 40 / 48, "lord": 2 * 8 / 48, "and": 30 / 39, "is": 9 / 39, "yesu": 1.0, ",": 1.0}
+    assert query == pytest.approx(expected)
+
+
+RUN_A = {"q1": {"a": 3.0, "b": 2.0, "c": 1.0}, "q2": {"x": 1.0}}
+RUN_B = {"q1": {"c": 0.9, "a": 0.5, "d": 0.1}}
+
+
+def test_reciprocal_rank_fusion_by_hand():
+    fused = reciprocal_rank_fusion([RUN_A, RUN_B], [1.0, 2.0], k=1)
+    assert fused["q1"] == pytest.approx({"a": 1 / 2 + 2 / 3, "b": 1 / 3, "c": 1 / 4 + 2 / 2, "d": 2 / 4})
+    assert list(fused["q1"]) == ["c", "a", "d", "b"]
+    assert fused["q2"] == pytest.approx({"x": 1 / 2})
+    assert list(reciprocal_rank_fusion([RUN_A], k=1, depth=2)["q1"]) == ["a", "b"]
+
+
+def test_score_fusion_by_hand():
+    fused = score_fusion([RUN_A, RUN_B], [0.5, 1.0])
+    assert fused["q1"] == pytest.approx({"a": 0.5 + 0.5, "b": 0.25, "c": 0.0 + 1.0, "d": 0.0})
+    assert fused["q2"] == {"x": 0.5}  # one score: normalises to 1
+    with pytest.raises(ValueError, match="2 weights for 1 runs"):
+        score_fusion([RUN_A], [1.0, 2.0])
+    with pytest.raises(ValueError, match="no runs"):
+        reciprocal_rank_fusion([])
