@@ -134,8 +134,10 @@ def plot_learning_curves(curves: pd.DataFrame, *, title: str = "") -> Figure:
     """Dev measure against training steps: a row per measure, a column per scoring, a line per label.
 
     curves: rows of :func:`optical.studies.learning_curves` (label, seed, step, scoring, measure,
-    value); several seeds are drawn as their mean with a band of ±1 standard deviation.
+    value, reference); several seeds are drawn as their mean with a band of ±1 standard deviation, and
+    reference lines (untrained systems) dashed.
     """
+    dashed = set(curves.label[curves.reference]) if "reference" in curves else set()
     measures, scorings = list(dict.fromkeys(curves.measure)), list(dict.fromkeys(curves.scoring))
     fig, axes = plt.subplots(
         len(measures), len(scorings), figsize=(5.2 * len(scorings), 3.4 * len(measures)), squeeze=False
@@ -148,7 +150,7 @@ def plot_learning_curves(curves: pd.DataFrame, *, title: str = "") -> Figure:
                 if (measure, scoring, label) not in stats.index.droplevel("step"):
                     continue
                 part = stats.loc[(measure, scoring, label)].sort_index()
-                ax.plot(part.index, part["mean"], label=label)
+                ax.plot(part.index, part["mean"], label=label, linestyle="--" if label in dashed else "-")
                 spread = part["std"].fillna(0)
                 ax.fill_between(part.index, part["mean"] - spread, part["mean"] + spread, alpha=0.15)
             ax.set_title(f"{measure}, {scoring} scoring", fontsize=9)

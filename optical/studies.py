@@ -350,25 +350,51 @@ def run_study(runs: list[StudyRun], settings: StudySettings, *, progress: bool =
 
 def learning_curves(runs: list[StudyRun], settings: StudySettings) -> pd.DataFrame:
     """The dev curves of trained runs (``settings.curve_every`` > 0), long form: the run's fields, ``label``,
-    ``step``, ``scoring``, ``measure`` (MAP, R@10), ``value``."""
-    rows = []
+    ``step``, ``scoring``, ``measure`` (MAP, R@10), ``value`` and ``reference`` (False).
+
+    Untrained runs (zero-shot, dictionary-translate) are flat reference lines (``reference`` True) from
+    step 0 to the last step of the trained runs: their scores on the curve's own dev queries (the first
+    ``curve_queries`` of the study's query draw).
+    """
+    rows, references = [], []
     for run in runs:
-        if run.objective in UNTRAINED:
-            continue
         base = {**asdict(run), "label": run.label}
+        if run.objective in UNTRAINED:
+            references.append((run, base))
+            continue
         for point in score_run(run, settings)["training"]["curve"]:
-            rows += [
-                {**base, "step": point["step"], "scoring": point["scoring"], "measure": m, "value": point[m]}
-                for m in ("MAP", "R@10")
-            ]
+            point_base = {**base, "step": point["step"], "scoring": point["scoring"], "reference": False}
+            rows += [{**point_base, "measure": m, "value": point[m]} for m in ("MAP", "R@10")]
+    last_step = max((row["step"] for row in rows), default=0)
+    if references and settings.curve_queries > settings.num_queries:
+        raise ValueError("reference lines are scored on the curve's queries: need curve_queries <= num_queries")
+    for run, base in references:
+        curve_queries = _curve_query_ids(settings, run.language)
+        clir = score_run(run, settings)["clir"]
+        for scoring in settings.scorings:
+            for measure in ("MAP", "R@10"):
+                value = float(np.mean([clir[scoring][measure][qid] for qid in curve_queries]))
+                rows += [
+                    {**base, "step": step, "scoring": scoring, "measure": measure, "value": value, "reference": True}
+                    for step in (0, last_step)
+                ]
     return pd.DataFrame(rows)
+
+
+def _curve_query_ids(settings: StudySettings, language: str) -> list[str]:
+    """The ids of the dev queries a learning curve scores: the first ``curve_queries`` of the study's draw."""
+    held_out = load_bible_bitext(language).select(bible_splits()["dev"])
+    collection = bible_clir_collection(held_out, name="curve", num_queries=settings.curve_queries)
+    return list(collection.queries)
 
 
 def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:
     """Per label and scoring: the step where mean dev MAP peaks, MAP and R@10 there, and MAP at the last point.
 
-    curves: rows of :func:`learning_curves`; MAP and R@10 are means over seeds at each step.
+    curves: rows of :func:`learning_curves` (reference lines left out); MAP and R@10 are means over seeds
+    at each step.
     """
+    curves = curves[~curves.reference] if "reference" in curves else curves
     means = curves.pivot_table(index=["label", "scoring", "step"], columns="measure", values="value", sort=False)
     rows = []
     for (label, scoring), part in means.groupby(level=["label", "scoring"], sort=False):

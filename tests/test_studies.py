@@ -113,14 +113,23 @@ def test_a_learning_curve_scores_the_dev_books_every_k_steps_and_keeps_the_best_
     from dataclasses import replace
 
     from optical.plots import plot_drift, plot_learning_curves
-    from optical.studies import learning_curves, training_logs
+    from optical.studies import curve_summary, learning_curves, training_logs
 
     curved = replace(settings, split="dev", curve_every=2, curve_queries=8)
     runs = [
         StudyRun(objective="ot", train_pairs=24, epochs=1, seed=0),
         StudyRun(objective="hard-align", train_pairs=24),
+        StudyRun(objective="zero-shot", train_pairs=0, epochs=0),
     ]
     curves = learning_curves(runs, curved)  # 24 pairs / 8 per batch = 3 steps: points at 0, 2 and the last, 3
+    reference = curves[curves.reference]
+    assert set(reference.label) == {"zero-shot"} and sorted(reference.step.unique()) == [0, 3]
+    zero_shot = studies.score_run(runs[2], curved)["clir"]["maxsim"]["R@10"]
+    curve_queries = list(zero_shot)[: curved.curve_queries]  # the curve's queries: a prefix of the study's draw
+    expected = sum(zero_shot[qid] for qid in curve_queries) / len(curve_queries)
+    measured = reference[(reference.scoring == "maxsim") & (reference.measure == "R@10")].value
+    assert measured.tolist() == pytest.approx([expected, expected])
+    assert "zero-shot" not in set(curve_summary(curves).label)
     ot = curves[curves.label == "ot"]
     assert sorted(ot.step.unique()) == [0, 2, 3]
     assert set(ot.scoring) == {"dense", "maxsim"} and set(ot.measure) == {"MAP", "R@10"}
