@@ -2,7 +2,8 @@
 
 Full mode trains and evaluates every installed language at the notebooks' own parameters, draws
 its transport plans beside eflomal word links, tabulates all languages, then answers the five
-research questions (``--only main`` or ``--only studies`` for one half); it writes into figures/
+research questions and compares the bitext-only systems per language (``best_system.ipynb``)
+(``--only main`` or ``--only studies`` for one half); it writes into figures/
 and keeps the executed notebooks in figures/executed/. Quick mode uses tiny
 parameters and writes under .cache/optical/quick/ only, so figures/ is left alone.
 """
@@ -79,6 +80,12 @@ def run(notebook: str | Path, output: Path, parameters: dict) -> None:
     print(f"   done in {time.perf_counter() - start:.0f} s", flush=True)
 
 
+def quick_parameters(notebook: str, quick: bool) -> dict:
+    """The QUICK_STUDIES values of the parameters ``notebook`` declares (none unless ``quick``)."""
+    declared = papermill.inspect_notebook(NOTEBOOKS / notebook) if quick else {}
+    return {name: value for name, value in QUICK_STUDIES.items() if name in declared}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny parameters, outputs under .cache/optical/quick")
@@ -101,9 +108,11 @@ def main() -> None:
         run("per_language_results.ipynb", executed / "per_language_results.ipynb", results)
     if args.only != "main":
         for notebook in STUDIES:
-            declared = papermill.inspect_notebook(NOTEBOOKS / notebook)
-            quick = {name: value for name, value in QUICK_STUDIES.items() if args.quick and name in declared}
-            run(notebook, executed / notebook, {**common, "DEVICE": args.device, **quick})
+            parameters = {**common, "DEVICE": args.device, **quick_parameters(notebook, args.quick)}
+            run(notebook, executed / notebook, parameters)
+        for language in installed_languages():  # the bitext-only systems need no training: every language
+            parameters = {**common, "LANGUAGE": language, **quick_parameters("best_system.ipynb", args.quick)}
+            run("best_system.ipynb", executed / f"best_system_en-{language}.ipynb", parameters)
     print(f"all notebooks done in {time.perf_counter() - start:.0f} s; figures in {figures}")
 
 

@@ -121,3 +121,33 @@ def test_score_fusion_by_hand():
         score_fusion([RUN_A], [1.0, 2.0])
     with pytest.raises(ValueError, match="no runs"):
         reciprocal_rank_fusion([])
+
+
+def test_fuse_weights_the_dense_run_and_checks_its_arguments():
+    from optical.systems import fuse
+
+    assert fuse("score", RUN_A, RUN_B, 1.0)["q1"] == pytest.approx({"a": 0.5, "b": 0.0, "c": 1.0, "d": 0.0})
+    assert fuse("rrf", RUN_A, RUN_B, 0.0)["q1"] == reciprocal_rank_fusion([RUN_A])["q1"] | {"c": 1 / 63, "d": 0.0}
+    with pytest.raises(ValueError, match="fusion must be one of"):
+        fuse("max", RUN_A, RUN_B, 0.5)
+    with pytest.raises(ValueError, match="weight"):
+        fuse("rrf", RUN_A, RUN_B, 1.5)
+
+
+def test_systems_are_compared_with_the_best_by_paired_tests():
+    import pandas as pd
+
+    from optical.systems import compare_systems, systems_results_rows
+
+    queries = [f"q{k}" for k in range(40)]
+    rng = np.random.default_rng(0)
+    strong = pd.DataFrame({"MAP": rng.uniform(0.5, 1, 40), "R@10": 1.0}, index=queries)
+    weak = pd.DataFrame({"MAP": strong.MAP - 0.3, "R@10": 0.5}, index=queries[::-1])  # other order: aligned by id
+    same = strong.assign(MAP=strong.MAP + rng.choice([-0.01, 0.01], 40) - 0.001)  # a coin flip away from strong
+    table = compare_systems({("weak", "dense"): weak, ("strong", "bm25"): strong, ("same", "maxsim"): same}, ("MAP",))
+    assert list(table.index) == [("strong", "bm25"), ("same", "maxsim"), ("weak", "dense")]
+    assert np.isnan(table.p.iloc[0]) and table.p.iloc[2] < 0.001 and table.p.iloc[1] > 0.001
+    table.insert(0, "bitext pairs", [100, 100, 0])
+    rows = systems_results_rows(table, ("MAP",), study="s", language="ny", seed=0, split="dev")
+    assert list(rows.scoring) == ["bm25", "maxsim", "dense"] and list(rows.train_pairs) == [100, 100, 0]
+    assert rows.value.iloc[2] == pytest.approx(weak.MAP.mean())

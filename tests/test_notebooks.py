@@ -230,3 +230,27 @@ def test_train_and_evaluate_switches_to_a_user_collection(tmp_path, work_dir, bi
     )
     results = pd.read_csv(out / "results.csv")
     assert set(results.split) == {"clef-like"}
+
+
+def test_best_system_notebook(tmp_path, work_dir):
+    figures = tmp_path / "figures"
+    execute(
+        "best_system.ipynb",
+        tmp_path,
+        TRAIN_PAIRS=300,
+        NUM_QUERIES=20,
+        K1=[1.2],
+        B=[0.5, 0.75],
+        TRANSLATIONS=[1, 2],
+        STEM=[True],
+        FUSION_WEIGHTS=[0.5],
+        SPLIT="dev",
+        OUT_DIR=str(figures),
+        WORK_DIR=str(work_dir),
+    )
+    table = (figures / "best_system_en-ny.md").read_text()
+    assert "bm25, one-best" in table and "translate-encode" in table and "zero-shot" in table
+    results = pd.read_csv(figures / "results.csv")
+    assert set(results.study) == {"best_system"} and set(results.split) == {"dev"}
+    assert {"bm25", "dense", "maxsim"} <= set(results.scoring) and results.scoring.str.startswith("fused-").any()
+    assert set(results[results.objective == "zero-shot"].train_pairs) == {0}
