@@ -368,12 +368,13 @@ def learning_curves(runs: list[StudyRun], settings: StudySettings) -> pd.DataFra
     last_step = max((row["step"] for row in rows), default=0)
     if references and settings.curve_queries > settings.num_queries:
         raise ValueError("reference lines are scored on the curve's queries: need curve_queries <= num_queries")
+    languages = {run.language for run, _ in references}
+    curve_queries = {language: _curve_query_ids(settings, language) for language in languages}  # loaded once each
     for run, base in references:
-        curve_queries = _curve_query_ids(settings, run.language)
         clir = score_run(run, settings)["clir"]
         for scoring in settings.scorings:
             for measure in ("MAP", "R@10"):
-                value = float(np.mean([clir[scoring][measure][qid] for qid in curve_queries]))
+                value = float(np.mean([clir[scoring][measure][qid] for qid in curve_queries[run.language]]))
                 rows += [
                     {**base, "step": step, "scoring": scoring, "measure": measure, "value": value, "reference": True}
                     for step in (0, last_step)

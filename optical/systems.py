@@ -59,6 +59,7 @@ class BitextSystems:
         self._counts_cache = self.work_dir / "lexicons" / f"en-{language}-{train_pairs}-seed{seed}.counts.json"
         self._lexical: dict[tuple, LexicalSearch] = {}
         self._dense: dict[str, DocumentSearch] = {}
+        self._translated: dict[int, dict[str, dict[str, float]]] = {}
 
     @cached_property
     def counts(self) -> dict[str, Counter]:
@@ -78,10 +79,17 @@ class BitextSystems:
         index_key = (settings.k1, settings.b, settings.stem)
         if index_key not in self._lexical:
             self._lexical[index_key] = LexicalSearch(self.collection.documents, settings)
-        table = translation_table(self.counts, translations=settings.translations)
-        tokenizer = self.teacher.tokenizer
-        queries = {qid: translate_query(text, table, tokenizer) for qid, text in self.collection.queries.items()}
-        return self._lexical[index_key].search(queries)
+        return self._lexical[index_key].search(self._weighted_queries(settings.translations))
+
+    def _weighted_queries(self, translations: int) -> dict[str, dict[str, float]]:
+        """Each query as weighted English words under ``translations`` per word (once per value: the BM25
+        grid shares them across k1, b and stemming)."""
+        if translations not in self._translated:
+            table = translation_table(self.counts, translations=translations)
+            tokenizer = self.teacher.tokenizer
+            queries = self.collection.queries.items()
+            self._translated[translations] = {qid: translate_query(text, table, tokenizer) for qid, text in queries}
+        return self._translated[translations]
 
     def translated_queries(self) -> dict[str, str]:
         """Each query translated word by word with the one-best lexicon (unknown words kept)."""
