@@ -133,12 +133,24 @@ class TokenEncoder(nn.Module):
         lengths = self.token_lengths(texts, max_length)
         return sorted(range(len(texts)), key=lambda i: -lengths[i]), lengths
 
-    def forward(self, tokens: dict[str, torch.Tensor]) -> TokenBatch:
-        """tokens from :meth:`tokenize` -> TokenBatch with (B, L, dim) embeddings."""
+    @property
+    def num_layers(self) -> int:
+        """Transformer layers; :meth:`forward` takes 1 to this, or -1 for the last."""
+        return self.transformer.config.num_hidden_layers
+
+    def forward(self, tokens: dict[str, torch.Tensor], layer: int = -1) -> TokenBatch:
+        """tokens from :meth:`tokenize` -> TokenBatch with (B, L, dim) embeddings of ``layer`` (1 to
+        :attr:`num_layers`; -1, the default, is the last: the vectors retrieval uses)."""
+        if layer != -1 and not 1 <= layer <= self.num_layers:
+            raise ValueError(f"layer must be -1 (the last) or 1 to {self.num_layers}, got {layer}")
         device = self.device
         input_ids = tokens["input_ids"].to(device)  # (B, L)
         attention_mask = tokens["attention_mask"].to(device)  # (B, L)
-        hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        if layer in (-1, self.num_layers):
+            hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        else:  # hidden_states[0] is the embedding layer's output, hidden_states[k] the k-th layer's
+            output = self.transformer(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+            hidden = output.hidden_states[layer]
         if self.projection is not None:
             hidden = self.projection(hidden)  # (B, L, hidden) -> (B, L, dim)
         content_mask = attention_mask

@@ -101,11 +101,12 @@ class TeacherStates:
 
 
 class TeacherStateStore:
-    """Token states of one teacher under ``root/<teacher_key(teacher)>``; see the module docstring."""
+    """Token states of one teacher under ``root/<teacher_key(teacher)>`` (``-layer<k>`` appended for another
+    layer than the last); see the module docstring."""
 
-    def __init__(self, teacher: TokenEncoder, root: str | os.PathLike) -> None:
-        self.teacher = teacher
-        self.directory = Path(root) / teacher_key(teacher)
+    def __init__(self, teacher: TokenEncoder, root: str | os.PathLike, layer: int = -1) -> None:
+        self.teacher, self.layer = teacher, layer
+        self.directory = Path(root) / (teacher_key(teacher) + ("" if layer == -1 else f"-layer{layer}"))
         self._chunks: list[_Chunk] = []
         self._where: dict[str, tuple[int, int, int]] = {}  # text digest -> (chunk, offset, length)
         self._read_chunks()
@@ -174,7 +175,7 @@ class TeacherStateStore:
         for start in tqdm(starts, desc="teacher states", disable=not progress, unit="batch"):
             rows = order[start : start + batch_size]
             tokens = self.teacher.tokenize([todo[i][1] for i in rows])
-            output = self.teacher(tokens)
+            output = self.teacher(tokens, layer=self.layer)
             for k, position in enumerate(range(start, start + len(rows))):
                 real = output.attention_mask[k].bool()
                 span = slice(offsets[position], offsets[position + 1])

@@ -40,6 +40,7 @@ __all__ = [
     "load_student_weights",
     "loss_function",
     "make_optimizer",
+    "device_name",
     "pick_device",
     "train",
     "uses_bf16",
@@ -74,6 +75,7 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast on CUDA, and on CPUs with bf16 instructions (AVX512-BF16, AMX); else float32
     checkpoint_every: int = 100  # steps between checkpoints (when a checkpoint folder is given)
     bucket_by_length: bool = True  # batch pairs of similar foreign length together (less padding); False: random
+    align_layer: int = -1  # the layer whose token states the loss compares, teacher's and student's (-1: the last)
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -83,6 +85,8 @@ class TrainConfig:
             raise ValueError("epochs, batch_size, sinkhorn_iters and checkpoint_every must be >= 1")
         if min(self.lr, self.epsilon, self.temperature, self.kl_temperature) <= 0:
             raise ValueError("lr, epsilon, temperature and kl_temperature must be > 0")
+        if self.align_layer == 0 or self.align_layer < -1:
+            raise ValueError(f"align_layer must be -1 (the last) or a layer number from 1, got {self.align_layer}")
         if min(self.hard_negatives, self.epsilon_start, self.marginal_penalty, self.contrastive_weight) < 0:
             raise ValueError("hard_negatives, epsilon_start, marginal_penalty and contrastive_weight must be >= 0")
 
@@ -125,6 +129,17 @@ def cpu_has_native_bf16() -> bool:
     except OSError:  # not Linux: no cheap way to ask, stay in float32
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def device_name(device: torch.device) -> str:
+    """What a run ran on, for its log: the GPU's name, or the CPU's model from /proc/cpuinfo."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:  # not Linux
+        lines = []
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "cpu")
 
 
 def uses_bf16(config: TrainConfig, device: torch.device) -> bool:
@@ -272,7 +287,8 @@ def train(
     show = progress and rank == 0
     states = None
     if teacher_cache is not None:
-        states = TeacherStateStore(teacher, teacher_cache).states([pair.english for pair in pairs], progress=show)
+        store = TeacherStateStore(teacher, teacher_cache, layer=config.align_layer)
+        states = store.states([pair.english for pair in pairs], progress=show)
     negatives, k = None, min(config.hard_negatives, len(pairs) - 1)
     if config.objective == "kl" and k > 0:
         negatives = mine_hard_negatives(teacher, [pair.english for pair in pairs], k, cache_dir=teacher_cache)
@@ -284,7 +300,8 @@ def train(
             state = torch.load(checkpoint, map_location=device, weights_only=False)
         except Exception as error:  # a file that is not a checkpoint (saves are atomic, so not ours)
             raise ValueError(f"{checkpoint} is unreadable ({error}); move it away to start over") from None
-        if state["config"] != asdict(config):
+        written = {**asdict(TrainConfig()), **state["config"]}  # a setting added since: its default, the old behaviour
+        if written != asdict(config):
             raise ValueError(
                 f"{checkpoint} was written with another configuration; move it away or pick another folder"
             )
@@ -330,8 +347,9 @@ def train(
                     teacher_tokens = states.batch(local).to(device)  # (b, n, d)
                 else:
                     with torch.no_grad():
-                        teacher_tokens = teacher.encode([pairs[i].english for i in local])  # (b, n, d)
-                student_tokens = model(student.tokenize(foreign))  # (b, m, d)
+                        english = teacher.tokenize([pairs[i].english for i in local])
+                        teacher_tokens = teacher(english, layer=config.align_layer)  # (b, n, d)
+                student_tokens = model(student.tokenize(foreign), layer=config.align_layer)  # (b, m, d)
                 # weight world * b / B: DDP's mean over ranks then equals the mean over the global batch
                 extra = {} if negatives is None else {"negatives": negatives.for_batch(local).to(device)}
                 if config.objective == "ot" and config.epsilon_start:

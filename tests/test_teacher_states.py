@@ -2,6 +2,7 @@
 rebuilt when a file is damaged, and used by train() with the same results."""
 
 import copy
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -112,3 +113,34 @@ def test_training_with_cached_states_follows_the_live_teacher(teacher, pairs, tm
         for model in (teacher, live_student, cached_student)
     )
     assert (after_cached - after_live).norm() < 0.05 * (after_live - start).norm()  # same path, up to float16
+
+
+def test_another_layer_has_its_own_states_and_trains_with_the_same_losses(teacher, pairs, tmp_path):
+    english = [p.english for p in pairs[:8]]
+    tokens = teacher.tokenize(english)
+    with torch.no_grad():
+        last, layer_six, layer_four = teacher(tokens), teacher(tokens, layer=6), teacher(tokens, layer=4)
+    assert teacher.num_layers == 6
+    torch.testing.assert_close(layer_six.embeddings, last.embeddings)  # -1 is the last layer
+    assert not torch.allclose(layer_four.embeddings, last.embeddings)
+    with pytest.raises(ValueError, match="layer"):
+        teacher(tokens, layer=7)
+    with pytest.raises(ValueError, match="align_layer"):
+        TrainConfig(align_layer=0)
+
+    cached = TeacherStateStore(teacher, tmp_path, layer=4).states(english).batch(list(range(8)))
+    real = layer_four.attention_mask.bool()
+    torch.testing.assert_close(cached.embeddings[real], layer_four.embeddings[real], atol=5e-3, rtol=1e-3)  # float16
+    TeacherStateStore(teacher, tmp_path).states(english)
+    assert sorted(path.name.endswith("-layer4") for path in tmp_path.iterdir()) == [False, True]
+
+    config = TrainConfig(align_layer=4, epochs=1, batch_size=4, device="cpu", warmup_ratio=0.0, amp=False)
+    live = train(copy.deepcopy(teacher).requires_grad_(True), teacher, pairs[:8], config, progress=False)
+    stored = train(
+        copy.deepcopy(teacher).requires_grad_(True), teacher, pairs[:8], config, teacher_cache=tmp_path, progress=False
+    )
+    np.testing.assert_allclose(stored.losses, live.losses, atol=1e-3)  # the cache holds layer 4's states
+    last_layer = train(
+        copy.deepcopy(teacher).requires_grad_(True), teacher, pairs[:8], replace(config, align_layer=-1), progress=False
+    )
+    assert not np.allclose(last_layer.losses, live.losses, atol=1e-3)

@@ -105,6 +105,10 @@ def test_a_killed_run_resumes_to_the_same_weights(teacher, bitext, tmp_path, mon
         torch.testing.assert_close(actual, expected, msg=name)
     with pytest.raises(ValueError, match="another configuration"):
         train(resumed, teacher, pairs, TrainConfig(epochs=3, batch_size=8, device="cpu"), checkpoint_dir=tmp_path)
+    state = torch.load(tmp_path / "last.pt", weights_only=False)
+    del state["config"]["align_layer"]  # written before that setting existed: read with its default
+    torch.save(state, tmp_path / "last.pt")
+    assert train(resumed, teacher, pairs, config, checkpoint_dir=tmp_path, progress=False).steps == 8
 
 
 def test_an_unreadable_checkpoint_is_a_clear_error(teacher, bitext, tmp_path):
