@@ -51,8 +51,9 @@ def maxsim_scores(
     doc_mask: torch.Tensor,
     *,
     budget: int = 2**26,
+    device: torch.device | str = "cpu",
 ) -> torch.Tensor:
-    r"""MaxSim of every query with every document: (Q, D).
+    r"""MaxSim of every query with every document: (Q, D), on the CPU.
 
     .. math:: s(q, d) = \sum_{i \in q} \max_{j \in d} \langle q_i, d_j \rangle
 
@@ -61,7 +62,9 @@ def maxsim_scores(
     Q x Lq x c x L <= ``budget`` similarities (256 MB), as one matrix product per chunk. A padded
     document token is replaced by a copy of the document's first token, which cannot change a
     maximum, so no masking pass is needed; a document without tokens scores -1 per query token.
+    The products run on ``device`` (chunks are moved there one by one); the scores come back to the CPU.
     """
+    query_vectors, query_mask = query_vectors.to(device), query_mask.to(device)
     queries = (query_vectors.float() * query_mask[..., None]).flatten(0, 1)  # (Q * Lq, dim), padding zeroed
     num_queries, query_length = query_mask.shape
     query_weight = query_mask.float()  # (Q, Lq)
@@ -77,15 +80,15 @@ def maxsim_scores(
         chunk = max(1, budget // (per_token * max(1, int(lengths[order[last]]))))  # within budget at its widest
         index = order[start : start + chunk]
         width = max(1, int(lengths[index].max()))  # the longest of the chunk
-        docs = doc_vectors[index, :width].float()  # (c, L, dim)
+        docs = doc_vectors[index, :width].to(device).float()  # (c, L, dim)
         first = docs[:, :1].expand_as(docs)
-        docs = torch.where(doc_mask[index, :width, None], docs, first)  # padding -> the first token again
+        docs = torch.where(doc_mask[index, :width, None].to(device), docs, first)  # padding -> the first token again
         similarity = queries @ docs.flatten(0, 1).T  # (Q * Lq, c * L)
         best = similarity.view(num_queries, query_length, len(index), width).amax(-1)  # (Q, Lq, c)
-        out[:, index] = torch.einsum("qic,qi->qc", best, query_weight)
+        out[:, index] = torch.einsum("qic,qi->qc", best, query_weight).cpu()
         start += len(index)
     empty = lengths == 0
-    out[:, empty] = -query_weight.sum(1, keepdim=True)
+    out[:, empty] = -query_weight.sum(1, keepdim=True).cpu()
     return out
 
 
@@ -98,6 +101,8 @@ def maxsim_search(
     document_ids: list[str],
     *,
     k: int = 1000,
+    device: torch.device | str = "cpu",
 ) -> dict[str, dict[str, float]]:
-    """Exact top-k documents by MaxSim -> run {qid: {docid: score}}."""
-    return top_k_run(maxsim_scores(query_vectors, query_mask, doc_vectors, doc_mask), query_ids, document_ids, k=k)
+    """Exact top-k documents by MaxSim (computed on ``device``) -> run {qid: {docid: score}}."""
+    scores = maxsim_scores(query_vectors, query_mask, doc_vectors, doc_mask, device=device)
+    return top_k_run(scores, query_ids, document_ids, k=k)

@@ -130,6 +130,13 @@ def plot_seed_curves(
     return fig
 
 
+def label_colors(labels: Sequence[str]) -> dict[str, tuple]:
+    """A distinct colour per label, in order: tab10 for up to ten labels, tab20 for up to twenty."""
+    labels = list(dict.fromkeys(labels))
+    cmap = plt.get_cmap("tab10" if len(labels) <= 10 else "tab20")
+    return {label: cmap(i % cmap.N) for i, label in enumerate(labels)}
+
+
 def plot_learning_curves(curves: pd.DataFrame, *, title: str = "") -> Figure:
     """Dev measure against training steps: a row per measure, a column per scoring, a line per label.
 
@@ -143,6 +150,7 @@ def plot_learning_curves(curves: pd.DataFrame, *, title: str = "") -> Figure:
         len(measures), len(scorings), figsize=(5.2 * len(scorings), 3.4 * len(measures)), squeeze=False
     )
     stats = curves.groupby(["measure", "scoring", "label", "step"])["value"].agg(["mean", "std"]).sort_index()
+    colors = label_colors(curves.label)
     for row, measure in enumerate(measures):
         for col, scoring in enumerate(scorings):
             ax = axes[row][col]
@@ -150,9 +158,12 @@ def plot_learning_curves(curves: pd.DataFrame, *, title: str = "") -> Figure:
                 if (measure, scoring, label) not in stats.index.droplevel("step"):
                     continue
                 part = stats.loc[(measure, scoring, label)].sort_index()
-                ax.plot(part.index, part["mean"], label=label, linestyle="--" if label in dashed else "-")
+                style = {"color": colors[label], "linestyle": "--" if label in dashed else "-"}
+                ax.plot(part.index, part["mean"], label=label, **style)
                 spread = part["std"].fillna(0)
-                ax.fill_between(part.index, part["mean"] - spread, part["mean"] + spread, alpha=0.15)
+                ax.fill_between(
+                    part.index, part["mean"] - spread, part["mean"] + spread, color=colors[label], alpha=0.15
+                )
             ax.set_title(f"{measure}, {scoring} scoring", fontsize=9)
             ax.set_xlabel("training step")
     axes[0][0].legend(fontsize=8)
@@ -169,11 +180,12 @@ def plot_drift(logs: pd.DataFrame, *, window: int = 20, title: str = "") -> Figu
     columns = ["loss", "pooled_cosine", "plan_entropy"]
     fig, axes = plt.subplots(1, len(columns), figsize=(4.6 * len(columns), 3.4), squeeze=False)
     means = logs.groupby(["label", "step"], sort=False)[columns].mean()
+    colors = label_colors(logs.label)
     for ax, column in zip(axes[0], columns, strict=True):
         for label in dict.fromkeys(logs.label):
             series = means.loc[label, column].sort_index()
             if series.notna().any():
-                ax.plot(series.index, series.rolling(window, min_periods=1).mean(), label=label)
+                ax.plot(series.index, series.rolling(window, min_periods=1).mean(), label=label, color=colors[label])
         ax.set_title(column.replace("_", " "), fontsize=9)
         ax.set_xlabel("training step")
     axes[0][0].legend(fontsize=8)

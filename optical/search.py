@@ -82,7 +82,9 @@ class DocumentSearch:
         k = min(len(self.ids), math.ceil(settings.depth * self.passages_per_document))  # enough for depth documents
         if settings.scoring == "maxsim":
             query_vectors, query_mask = encode_tokens(encoder, texts)
-            run = maxsim_search(query_vectors, query_mask, *self.tokens, query_ids, self.ids, k=k)
+            run = maxsim_search(
+                query_vectors, query_mask, *self.tokens, query_ids, self.ids, k=k, device=encoder.device
+            )
         else:
             embeddings = encoder.embed(texts)
             if settings.index == "exact":

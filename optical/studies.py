@@ -31,8 +31,29 @@ from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.metrics import DEFAULT_MEASURES, evaluate
 from optical.search import SCORINGS, DocumentSearch, SearchSettings
 from optical.stats import paired_randomization_test
-from optical.train import TrainConfig, train
+from optical.train import TrainConfig, device_name, pick_device, train
 
+RECIPE_GRIDS: dict[str, list[dict]] = {  # the TrainConfig variants searched on the dev books, per objective
+    "ot": [
+        {},  # the main job's: epsilon 0.02, detached plan, exact marginals
+        {"epsilon": 0.01},
+        {"epsilon": 0.05},
+        {"epsilon": 0.1},
+        {"epsilon_start": 0.1, "epsilon": 0.01},  # annealed from 0.1 to 0.01
+        {"detach_plan": False},  # back-propagated through Sinkhorn
+        {"marginal_penalty": 1.0},  # unbalanced OT
+        {"marginal_penalty": 0.1},
+        {"contrastive_weight": 0.1},  # OT + 0.1 x InfoNCE
+        {"contrastive_weight": 1.0},
+        {"align_layer": 4},  # align the states of layer 4 of 6; the top two stay the teacher's
+    ],
+    "kl": [
+        {},  # temperature 0.1, 8 hard negatives
+        {"kl_temperature": 0.05},
+        {"kl_temperature": 0.2},
+        {"hard_negatives": 16},
+    ],
+}
 UNTRAINED = ("zero-shot", "dictionary-translate")  # the teacher itself, on the queries as given or translated
 NO_BITEXT = ("zero-shot",)  # uses no bitext at all; dictionary-translate reads the run's pairs like a student
 
@@ -80,17 +101,29 @@ class StudySettings:
     curve_queries: int = 200  # dev queries per curve point (the documents are encoded once)
     patience: int = 0  # > 0 with a curve: stop once dense dev MAP has not risen for this many steps
     keep_best: bool = True  # with a curve: score the weights of the step with the best dense dev MAP, not the last
+    score_last: bool = False  # with a curve and keep_best: also score the last step's weights (query set clean@last)
 
     def __post_init__(self) -> None:
         if self.curve_every and "dense" not in self.scorings:
             raise ValueError("a learning curve keeps the best step by dense MAP: include 'dense' in scorings")
 
     def key(self, run: StudyRun) -> str:
-        settings = {
-            k: v for k, v in asdict(self).items() if k not in ("work_dir", "keep_checkpoints", "cache_teacher_states")
-        }
-        text = json.dumps({"run": asdict(run), "settings": settings}, sort_keys=True)
+        """The cache name of ``run`` under these settings: a hash of every field that is not at its default.
+
+        Fields that say where and how a run is computed rather than what (files, checkpoint frequency,
+        the device, which each run's log records) are left out, and so are fields at their defaults, so
+        that a field added later with a default that keeps the old behaviour leaves cached runs valid.
+        """
+        settings = _non_default(self, ignore=("work_dir", "keep_checkpoints", "cache_teacher_states"))
+        settings["train"] = _non_default(self.train, ignore=("checkpoint_every", "device"))
+        text = json.dumps({"run": _non_default(run), "settings": settings}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _non_default(instance, ignore: tuple[str, ...] = ()) -> dict:
+    """The fields of a dataclass ``instance`` whose values differ from the class defaults, less ``ignore``."""
+    defaults = asdict(type(instance)())
+    return {k: v for k, v in asdict(instance).items() if k not in ignore and v != defaults[k]}
 
 
 def grid(
@@ -98,9 +131,13 @@ def grid(
     objectives: list[str],
     seeds: list[int],
     train_pairs: list[int],
+    recipes: dict[str, list[dict]] | None = None,
     **fields,
 ) -> list[StudyRun]:
     """Every combination as a :class:`StudyRun` (``fields``: epochs, augment_rate, pretrain_steps).
+
+    recipes: per trained objective, the TrainConfig settings of each of its variants, e.g.
+    ``{"ot": [{}, {"contrastive_weight": 0.1}]}`` (default: the one recipe of the settings).
 
     The zero-shot teacher uses no bitext: one run per language, with no pairs, epochs or augmentation.
     dictionary-translate induces its lexicon from exactly the pairs a student of the same size and
@@ -114,7 +151,12 @@ def grid(
             elif objective in UNTRAINED:
                 runs += [StudyRun(language, objective, n, epochs=0, seed=seed) for n in train_pairs for seed in seeds]
             else:
-                runs += [StudyRun(language, objective, n, seed=seed, **fields) for n in train_pairs for seed in seeds]
+                runs += [
+                    StudyRun(language, objective, n, seed=seed, recipe=tuple(sorted(recipe.items())), **fields)
+                    for recipe in (recipes or {}).get(objective, [{}])
+                    for n in train_pairs
+                    for seed in seeds
+                ]
     return runs
 
 
@@ -131,7 +173,8 @@ class _Shared:
             held_out, name=f"bible-en-{language}-{settings.split}", num_queries=settings.num_queries
         )
         self.bitext_pairs = sample_pairs(held_out, settings.bitext_pairs, seed=1)
-        self.teacher = TokenEncoder(settings.teacher, max_length=settings.max_length).eval().requires_grad_(False)
+        teacher = TokenEncoder(settings.teacher, max_length=settings.max_length).eval().requires_grad_(False)
+        self.teacher = teacher.to(pick_device(settings.train.device))  # documents are encoded where training runs
         self.searches = {
             scoring: DocumentSearch(
                 self.teacher,
@@ -176,7 +219,11 @@ def run_lexicon(run: StudyRun, settings: StudySettings, shared: _Shared) -> Lexi
     return induce_lexicon(pairs, shared.teacher.tokenizer, cache=Path(settings.work_dir) / "lexicons" / name)
 
 
-def _train_student(run: StudyRun, settings: StudySettings, shared: _Shared, progress: bool) -> TokenEncoder:
+def _train_student(
+    run: StudyRun, settings: StudySettings, shared: _Shared, progress: bool
+) -> tuple[TokenEncoder, dict, dict[str, torch.Tensor] | None]:
+    """The trained student (at its best dev step when a curve keeps it), its training log, and the last
+    step's weights when ``settings.score_last`` asks for them (else None)."""
     from optical.pretrain import mlm_pretrain
 
     torch.manual_seed(run.seed)
@@ -217,14 +264,23 @@ def _train_student(run: StudyRun, settings: StudySettings, shared: _Shared, prog
     )
     if not settings.keep_checkpoints:
         (checkpoint_dir / "last.pt").unlink(missing_ok=True)
-    log = {"loss": result.losses, "pooled_cosine": result.pooled_cosine, "plan_entropy": result.plan_entropy}
+    log = {
+        "loss": result.losses,
+        "pooled_cosine": result.pooled_cosine,
+        "plan_entropy": result.plan_entropy,
+        "device": device_name(student.device),
+        "seconds": result.seconds,
+    }
+    last_state = None
     if curve is not None:
         curve.finish(result.steps)
         log |= {"curve": curve.points, "best_step": curve.best_step, "scored_step": result.steps}
         if settings.keep_best:
+            if settings.score_last:
+                last_state = {name: value.detach().clone() for name, value in student.state_dict().items()}
             student.load_state_dict(curve.best_state)
             log["scored_step"] = curve.best_step
-    return student.eval(), log
+    return student.eval(), log, last_state
 
 
 class LearningCurve:
@@ -279,16 +335,18 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
 
     Returns {"clir": {scoring: {measure: {qid: value}}}, "switched": {rate: {measure: mean}} (dense),
     "bitext": {R@k: value}, "training": {"loss", "pooled_cosine", "plan_entropy": per step; with a
-    curve also "curve": [{"step", "scoring", "MAP", "R@10"}], "best_step", "scored_step"}}.
+    curve also "curve": [{"step", "scoring", "MAP", "R@10"}], "best_step", "scored_step"}}; with
+    ``settings.score_last`` and a kept best step also "clir@last", the last step's "clir".
     """
     cache = Path(settings.work_dir) / "studies" / f"{settings.key(run)}.json"
     if cache.exists():
         return json.loads(cache.read_text())
     shared = _shared(settings, run.language)
+    last_state = None
     if run.objective in UNTRAINED:
         student, log = shared.teacher, {}
     else:
-        student, log = _train_student(run, settings, shared, progress)
+        student, log, last_state = _train_student(run, settings, shared, progress)
     tokenizer = shared.teacher.tokenizer
     lexicon = run_lexicon(run, settings, shared) if run.objective == "dictionary-translate" else None
 
@@ -309,6 +367,11 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
         "bitext": _bitext_recall(student, shared, translate),
         "training": log,
     }
+    if last_state is not None:
+        student.load_state_dict(last_state)
+        scores["clir@last"] = {scoring: clir(queries, scoring) for scoring in settings.scorings}
+    elif settings.score_last and run.objective in UNTRAINED:
+        scores["clir@last"] = scores["clir"]  # no steps: the same system at every budget
     cache.parent.mkdir(parents=True, exist_ok=True)
     partial = cache.with_suffix(".partial")
     partial.write_text(json.dumps(scores))
@@ -316,26 +379,115 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
     return scores
 
 
+def fill_cache(runs: list[StudyRun], settings: StudySettings, *, workers: int) -> None:
+    """Train and score the runs the cache lacks in ``workers`` processes at once, each with its own runs.
+
+    One small student leaves most of a GPU idle; several processes sharing it finish a study sooner.
+    The shared parts (documents encoded, lexicons) are built here first so that workers read them
+    from ``work_dir``; each worker keeps ``torch.get_num_threads() // workers`` CPU threads (at least 1).
+    Results are the cached JSONs, so a killed pool loses only the runs in flight.
+    """
+    missing = [run for run in runs if not (Path(settings.work_dir) / "studies" / f"{settings.key(run)}.json").exists()]
+    if not missing:
+        return
+    for language in sorted({run.language for run in missing}):
+        _shared(settings, language)
+        if settings.curve_every:
+            _shared(replace(settings, split="dev", num_queries=settings.curve_queries, curve_every=0), language)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    threads = max(1, torch.get_num_threads() // workers)
+    context = multiprocessing.get_context("spawn")  # CUDA cannot be forked
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=torch.set_num_threads, initargs=(threads,)
+    ) as pool:
+        for future in [pool.submit(_score_quietly, run, settings) for run in missing]:
+            future.result()  # re-raises a worker's error
+
+
+def _score_quietly(run: StudyRun, settings: StudySettings) -> None:
+    score_run(run, settings, progress=False)
+
+
+def run_overview(runs: list[StudyRun], settings: StudySettings) -> pd.DataFrame:
+    """Per trained run: ``label``, ``seed``, ``steps``, ``best_step`` (by dense dev MAP, with a curve),
+    ``scored_step``, ``device`` and training ``seconds`` (runs cached before devices were logged: "unrecorded")."""
+    rows = []
+    for run in runs:
+        if run.objective in UNTRAINED:
+            continue
+        log = score_run(run, settings, progress=False)["training"]
+        rows.append(
+            {
+                "label": run.label,
+                "seed": run.seed,
+                "steps": len(log["loss"]),
+                "best_step": log.get("best_step"),
+                "scored_step": log.get("scored_step", len(log["loss"])),
+                "device": log.get("device", "unrecorded"),
+                "seconds": log.get("seconds"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def kl_targets(
+    language: str, train_pairs: int, seed: int, recipes: list[dict], settings: StudySettings, *, batch_size: int = 32
+) -> pd.DataFrame:
+    """How peaked KL's teacher target is under each recipe: mean entropy (nats) and mass on the pair's own
+    sentence, over random batches of the run's training pairs plus each pair's hard negatives.
+
+    recipes: TrainConfig settings per variant (``kl_temperature``, ``hard_negatives``; others ignored). The
+    teacher (``settings.teacher`` at ``settings.max_length``) and its sentence vectors are the ones training
+    caches under ``settings.work_dir``.
+    """
+    from optical.hard_negatives import mine_hard_negatives, teacher_score_distribution
+
+    training = load_bible_bitext(language).select(bible_splits()["train"])
+    english = [pair.english for pair in sample_pairs(training, train_pairs, seed)]
+    teacher = TokenEncoder(settings.teacher, max_length=settings.max_length).eval().requires_grad_(False)
+    order = np.random.default_rng(seed).permutation(len(english)).tolist()
+    batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    cache_dir, rows = Path(settings.work_dir) / "teacher_states", []
+    for recipe in recipes:
+        config = TrainConfig(**{**recipe, "objective": "kl"})
+        negatives = mine_hard_negatives(teacher, english, config.hard_negatives, cache_dir=cache_dir)
+        target = teacher_score_distribution(negatives, batches, config.kl_temperature)
+        label = StudyRun(language, "kl", recipe=tuple(sorted(recipe.items()))).label
+        rows.append(
+            {"label": label, "temperature": config.kl_temperature, "hard negatives": config.hard_negatives, **target}
+        )
+    return pd.DataFrame(rows)
+
+
 def _mean(values: dict[str, float]) -> float:
     """The mean of per-query values."""
     return float(np.mean(list(values.values())))
 
 
-def run_study(runs: list[StudyRun], settings: StudySettings, *, progress: bool = True) -> pd.DataFrame:
+def run_study(
+    runs: list[StudyRun], settings: StudySettings, *, progress: bool = True, workers: int = 1
+) -> pd.DataFrame:
     """Score every run; long form: the run's fields, ``label``, ``query_set``, ``scoring``, ``measure``, ``value``.
 
-    query_set: ``clean`` (CLIR, one row per scoring), ``switch=<rate>`` (code-switched CLIR, dense),
-    ``bitext`` (recall of pooled vectors, dense).
+    query_set: ``clean`` (CLIR, one row per scoring), ``clean@last`` (the same at the last step, with
+    ``settings.score_last``), ``switch=<rate>`` (code-switched CLIR, dense), ``bitext`` (recall of pooled
+    vectors, dense). ``workers`` > 1 trains the runs the cache lacks in that many processes first
+    (:func:`fill_cache`).
     """
+    if workers > 1:
+        fill_cache(runs, settings, workers=workers)
     rows = []
     for run in runs:
         scores = score_run(run, settings, progress=progress)
         base = {**asdict(run), "label": run.label}
-        for scoring, measures in scores["clir"].items():
-            rows += [
-                {**base, "query_set": "clean", "scoring": scoring, "measure": measure, "value": _mean(values)}
-                for measure, values in measures.items()
-            ]
+        for query_set, key in (("clean", "clir"), ("clean@last", "clir@last")):
+            for scoring, measures in scores.get(key, {}).items():
+                rows += [
+                    {**base, "query_set": query_set, "scoring": scoring, "measure": measure, "value": _mean(values)}
+                    for measure, values in measures.items()
+                ]
         for rate, means in scores["switched"].items():
             rows += [
                 {**base, "query_set": f"switch={rate}", "scoring": "dense", "measure": m, "value": v}
@@ -441,15 +593,19 @@ def significance(
     reference: str = "ot",
     measure: str = "MAP",
     scoring: str = "dense",
+    query_set: str = "clean",
 ) -> pd.DataFrame:
     """Paired randomisation test over queries: ``reference`` against every other label, under one scoring.
 
     Each label's per-query ``measure`` is averaged over its seeds first; rows give both means, the
-    difference and the two-sided p-value.
+    difference and the two-sided p-value. query_set: ``clean`` (each run at its scored step) or
+    ``clean@last`` (at its last step; untrained runs have no steps and use ``clean``).
     """
     per_label: dict[str, list[pd.Series]] = {}
     for run in runs:
-        values = pd.Series(score_run(run, settings, progress=False)["clir"][scoring][measure])
+        scores = score_run(run, settings, progress=False)
+        clir = scores.get("clir@last", scores["clir"]) if query_set == "clean@last" else scores["clir"]
+        values = pd.Series(clir[scoring][measure])
         per_label.setdefault(run.label, []).append(values)
     means = {label: pd.concat(series, axis=1).mean(axis=1) for label, series in per_label.items()}
     if reference not in means:

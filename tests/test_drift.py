@@ -51,3 +51,36 @@ def test_on_step_stops_training_and_the_diagnostics_are_logged_per_step(tmp_path
     assert all(0 < value <= 1 for value in result.plan_entropy) and all(-1 <= v <= 1 for v in result.pooled_cosine)
     saved = torch.load(tmp_path / "last.pt", weights_only=False)
     assert saved["step"] == 3 and saved["plan_entropy"] == result.plan_entropy  # a resume continues from there
+
+
+def test_eleven_variants_get_eleven_colours_in_the_curve_and_drift_plots():
+    import pandas as pd
+
+    from optical.plots import plot_drift, plot_learning_curves
+
+    labels = [f"ot[variant={i}]" for i in range(11)]  # one more than matplotlib's default colour cycle
+    curves = pd.DataFrame(
+        [
+            {
+                "label": label,
+                "seed": 0,
+                "step": step,
+                "scoring": "dense",
+                "measure": "MAP",
+                "value": 0.1,
+                "reference": False,
+            }
+            for label in labels
+            for step in (0, 100)
+        ]
+    )
+    logs = pd.DataFrame(
+        [
+            {"label": label, "seed": 0, "step": step, "loss": 0.5, "pooled_cosine": 0.5, "plan_entropy": 0.5}
+            for label in labels
+            for step in (1, 2)
+        ]
+    )
+    for figure in (plot_learning_curves(curves), plot_drift(logs)):
+        colours = [line.get_color() for line in figure.axes[0].get_lines()]
+        assert len(colours) == 11 and len(set(map(str, colours))) == 11

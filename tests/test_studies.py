@@ -174,3 +174,68 @@ def test_grid_gives_dictionary_translate_the_students_sizes_and_seeds():
     assert by_objective["zero-shot"] == [(0, 0, 0)]
     assert by_objective["dictionary-translate"] == [(125, 0, 0), (125, 1, 0), (500, 0, 0), (500, 1, 0)]
     assert by_objective["ot"] == [(125, 0, 2), (125, 1, 2), (500, 0, 2), (500, 1, 2)]
+
+
+def test_grid_trains_each_recipe_of_an_objective():
+    from optical.studies import grid
+
+    runs = grid(["ny"], ["ot", "kl"], [0, 1], [64], recipes={"ot": [{}, {"contrastive_weight": 0.1}]})
+    assert [(r.label, r.seed) for r in runs] == [
+        ("ot", 0),
+        ("ot", 1),
+        ("ot[contrastive_weight=0.1]", 0),
+        ("ot[contrastive_weight=0.1]", 1),
+        ("kl", 0),
+        ("kl", 1),
+    ]
+
+
+def test_the_cache_key_names_what_a_run_computes_not_where_it_ran():
+    import hashlib
+    import json
+    from dataclasses import replace
+
+    run = StudyRun()
+    default = StudySettings()
+    empty = json.dumps({"run": {}, "settings": {"train": {}}}, sort_keys=True)
+    assert default.key(run) == hashlib.sha256(empty.encode()).hexdigest()[:16]  # defaults are left out
+    elsewhere = replace(default, work_dir="/elsewhere", train=TrainConfig(device="cpu", checkpoint_every=7))
+    assert elsewhere.key(run) == default.key(run)
+    assert replace(default, score_last=True).key(run) != default.key(run)
+    assert default.key(replace(run, recipe=(("epsilon", 0.05),))) != default.key(run)
+    assert replace(default, train=TrainConfig(lr=2e-4)).key(run) != default.key(run)
+
+
+def test_workers_fill_the_cache_and_runs_are_scored_at_their_best_and_last_step(settings, monkeypatch):
+    from dataclasses import replace
+
+    from optical.studies import fill_cache, run_overview
+
+    curved = replace(settings, curve_every=1, curve_queries=8, score_last=True)
+    runs = [
+        StudyRun(objective="ot", train_pairs=16, seed=5),
+        StudyRun(objective="kl", train_pairs=16, seed=5),
+        StudyRun(objective="zero-shot", train_pairs=0, epochs=0),
+    ]
+    fill_cache(runs, curved, workers=2)  # two processes, one run each (the untrained run too)
+    assert all((Path(curved.work_dir) / "studies" / f"{curved.key(run)}.json").exists() for run in runs)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a run the workers cached trained again")
+
+    monkeypatch.setattr(studies, "train", no_training)
+    scores = run_study(runs, curved, progress=False)
+    at_last = scores[scores.query_set == "clean@last"]
+    assert set(at_last.label) == {"ot", "kl", "zero-shot"} and set(at_last.scoring) == {"dense", "maxsim"}
+    zero_shot = scores[scores.label == "zero-shot"].set_index(["query_set", "scoring", "measure"]).value
+    assert zero_shot.loc["clean"].equals(zero_shot.loc["clean@last"])  # no steps: the same system
+    overview = run_overview(runs, curved).set_index("label")
+    assert list(overview.index) == ["ot", "kl"] and (overview.steps == 2).all()
+    assert overview.device.str.len().gt(0).all() and (overview.seconds > 0).all()
+    for label in ("ot", "kl"):
+        best = overview.loc[label, "best_step"]
+        last = scores[(scores.label == label) & (scores.measure == "MAP") & (scores.scoring == "dense")]
+        values = last.set_index("query_set").value
+        assert best < 2 or values["clean"] == values["clean@last"]  # scored at the last step when it was the best
+    tests = significance(runs, curved, reference="ot", query_set="clean@last")
+    assert set(tests.baseline) == {"kl", "zero-shot"} and tests["p-value"].between(0, 1).all()
