@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 # The CPU wheel of torch; on a GPU machine pass e.g. TORCH_SPEC=torch for a CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 MAIN_ARGS ?=
+# e.g. FIGURE_ARGS="--device cuda --workers 8" on a GPU machine: eight study runs share the GPU
+FIGURE_ARGS ?=
 
 .PHONY: install main test figures studies figures-quick benchmarks kernel lab browser lab-check lint clean
 
@@ -24,10 +26,10 @@ test: install
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m pytest -q
 
 figures: install
-	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) scripts/regenerate_figures.py
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) scripts/regenerate_figures.py $(FIGURE_ARGS)
 
 studies: install
-	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) scripts/regenerate_figures.py --only studies
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) scripts/regenerate_figures.py --only studies $(FIGURE_ARGS)
 
 figures-quick: install
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) scripts/regenerate_figures.py --quick

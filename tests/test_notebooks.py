@@ -138,15 +138,19 @@ def test_research_question_notebooks(tmp_path, work_dir):
         "WORK_DIR": str(work_dir),
         "EXTRA_SETTINGS": {"bitext_pairs": 20, "lexicon_pairs": 400, "max_length": 32, "switch_rates": [0.5]},
     }
+    curves = {"EPOCHS": 2, "CURVE_EVERY": 1, "CURVE_QUERIES": 8}  # 16 pairs, 2 epochs: 2 steps, scored at each
     execute(
         "rq1_ot_vs_baselines.ipynb",
         tmp_path,
         TRAIN_PAIRS=16,
         OBJECTIVES=["ot", "kl", "zero-shot", "dictionary-translate", "contrastive"],
+        **curves,
         **tiny,
     )
-    execute("rq3_alignment_recall.ipynb", tmp_path, TRAIN_PAIRS=16, **tiny)
-    execute("rq4_code_switched_queries.ipynb", tmp_path, TRAIN_PAIRS=16, OBJECTIVES=["ot", "zero-shot"], **tiny)
+    execute("rq3_alignment_recall.ipynb", tmp_path, TRAIN_PAIRS=16, **curves, **tiny)
+    execute(
+        "rq4_code_switched_queries.ipynb", tmp_path, TRAIN_PAIRS=16, OBJECTIVES=["ot", "zero-shot"], **curves, **tiny
+    )
     execute("rq2_data_size.ipynb", tmp_path, SIZES=[8, 16], OBJECTIVES=["ot"], **tiny)
     execute("rq5_codeswitch_vs_pretraining.ipynb", tmp_path, LANGUAGES=["ny"], TRAIN_PAIRS=16, PRETRAIN_STEPS=2, **tiny)
     for study in (
@@ -161,7 +165,19 @@ def test_research_question_notebooks(tmp_path, work_dir):
     results = pd.read_csv(figures / "results.csv")
     assert set(results.study) >= {"rq1-ot-vs-baselines", "rq5-codeswitch-vs-pretraining"}
     rq1 = results[(results.study == "rq1-ot-vs-baselines") & (results.measure == "MAP")]
-    assert set(rq1.objective) == {"ot", "kl", "zero-shot", "dictionary-translate", "contrastive"}
+    assert set(rq1.objective) == {
+        "ot",
+        "ot[contrastive_weight=0.1]",
+        "kl",
+        "zero-shot",
+        "dictionary-translate",
+        "contrastive",
+    }
+    at_budget = results[(results.study == "rq1-ot-vs-baselines") & (results.measure == "clean@last:MAP")]
+    assert set(at_budget.objective) == set(rq1.objective)  # every run also at the common budget
+    report = (figures / "rq1-ot-vs-baselines_en-ny.md").read_text()
+    assert "at the common budget" in report and "best dev step" in report and "| device" in report
+    assert (figures / "rq1-ot-vs-baselines_curves_en-ny.png").read_bytes()[:8] == PNG_MAGIC
     assert sorted(rq1[(rq1.objective == "ot") & (rq1.scoring == "dense")].seed) == [0, 1]
     assert set(rq1.scoring) == {"dense", "maxsim"}  # every objective scored both ways, neither row replaced
     assert (figures / "rq1-ot-vs-baselines_en-ny_maxsim.png").read_bytes()[:8] == PNG_MAGIC
@@ -210,6 +226,23 @@ def test_ot_recipe_notebook(tmp_path, work_dir):
     assert "ot[marginal_penalty=1.0]" in table and "| ot " in table
     for name in ("ot-recipe_en-ny.png", "ot-recipe_drift_en-ny.png"):
         assert (figures / name).read_bytes()[:8] == PNG_MAGIC
+    execute(  # the same notebook compares KL's variants, and reports how peaked the teacher's target is
+        "ot_recipe.ipynb",
+        tmp_path,
+        OBJECTIVE="kl",
+        RECIPES=[{}, {"kl_temperature": 0.05}],
+        TRAIN_PAIRS=24,
+        EPOCHS=1,
+        CURVE_EVERY=3,
+        CURVE_QUERIES=8,
+        NUM_QUERIES=10,
+        DEVICE="cpu",
+        OUT_DIR=str(figures),
+        WORK_DIR=str(work_dir),
+        EXTRA_SETTINGS={"bitext_pairs": 20, "lexicon_pairs": 400, "max_length": 32, "switch_rates": [0.5]},
+    )
+    table = (figures / "kl-recipe_en-ny.md").read_text()
+    assert "kl[kl_temperature=0.05]" in table and "teacher's target distribution" in table and "diagonal_mass" in table
 
 
 def test_train_and_evaluate_switches_to_a_user_collection(tmp_path, work_dir, bitext):
