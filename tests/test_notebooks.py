@@ -208,39 +208,23 @@ def test_learning_curves_notebook(tmp_path, work_dir):
 
 def test_ot_recipe_notebook(tmp_path, work_dir):
     figures = tmp_path / "figures"
-    execute(
-        "ot_recipe.ipynb",
-        tmp_path,
-        RECIPES=[{}, {"marginal_penalty": 1.0}],
-        TRAIN_PAIRS=24,
-        EPOCHS=1,
-        CURVE_EVERY=2,
-        CURVE_QUERIES=8,
-        NUM_QUERIES=10,
-        DEVICE="cpu",
-        OUT_DIR=str(figures),
-        WORK_DIR=str(work_dir),
-        EXTRA_SETTINGS={"bitext_pairs": 20, "lexicon_pairs": 400, "max_length": 32, "switch_rates": [0.5]},
-    )
+    tiny = {
+        "TRAIN_PAIRS": 24,
+        "EPOCHS": 1,
+        "CURVE_QUERIES": 8,
+        "NUM_QUERIES": 10,
+        "DEVICE": "cpu",
+        "OUT_DIR": str(figures),
+        "WORK_DIR": str(work_dir),
+        "EXTRA_SETTINGS": {"bitext_pairs": 20, "lexicon_pairs": 400, "max_length": 32, "switch_rates": [0.5]},
+    }
+    execute("ot_recipe.ipynb", tmp_path, RECIPES=[{}, {"marginal_penalty": 1.0}], CURVE_EVERY=2, **tiny)
     table = (figures / "ot-recipe_en-ny.md").read_text()
     assert "ot[marginal_penalty=1.0]" in table and "| ot " in table
     for name in ("ot-recipe_en-ny.png", "ot-recipe_drift_en-ny.png"):
         assert (figures / name).read_bytes()[:8] == PNG_MAGIC
-    execute(  # the same notebook compares KL's variants, and reports how peaked the teacher's target is
-        "ot_recipe.ipynb",
-        tmp_path,
-        OBJECTIVE="kl",
-        RECIPES=[{}, {"kl_temperature": 0.05}],
-        TRAIN_PAIRS=24,
-        EPOCHS=1,
-        CURVE_EVERY=3,
-        CURVE_QUERIES=8,
-        NUM_QUERIES=10,
-        DEVICE="cpu",
-        OUT_DIR=str(figures),
-        WORK_DIR=str(work_dir),
-        EXTRA_SETTINGS={"bitext_pairs": 20, "lexicon_pairs": 400, "max_length": 32, "switch_rates": [0.5]},
-    )
+    # the same notebook compares KL's variants, and reports how peaked the teacher's target is
+    execute("ot_recipe.ipynb", tmp_path, OBJECTIVE="kl", RECIPES=[{}, {"kl_temperature": 0.05}], CURVE_EVERY=3, **tiny)
     table = (figures / "kl-recipe_en-ny.md").read_text()
     assert "kl[kl_temperature=0.05]" in table and "teacher's target distribution" in table and "diagonal_mass" in table
 
