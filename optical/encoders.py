@@ -158,9 +158,9 @@ class TokenEncoder(nn.Module):
             content_mask = attention_mask * (1 - tokens["special_tokens_mask"].to(device))
         return TokenBatch(hidden, attention_mask, content_mask)
 
-    def encode(self, texts: list[str], max_length: int | None = None) -> TokenBatch:
-        """Tokenise and encode one batch of sentences."""
-        return self(self.tokenize(texts, max_length))
+    def encode(self, texts: list[str], max_length: int | None = None, layer: int = -1) -> TokenBatch:
+        """Tokenise and encode one batch of sentences (the states of ``layer``, as :meth:`forward`)."""
+        return self(self.tokenize(texts, max_length), layer=layer)
 
     @torch.no_grad()
     def embed(

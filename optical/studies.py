@@ -219,6 +219,16 @@ def run_lexicon(run: StudyRun, settings: StudySettings, shared: _Shared) -> Lexi
     return induce_lexicon(pairs, shared.teacher.tokenizer, cache=Path(settings.work_dir) / "lexicons" / name)
 
 
+def _cache_file(run: StudyRun, settings: StudySettings) -> Path:
+    """Where ``run``'s scores are cached under ``settings``."""
+    return Path(settings.work_dir) / "studies" / f"{settings.key(run)}.json"
+
+
+def _curve_settings(settings: StudySettings) -> StudySettings:
+    """The settings a learning curve scores with: the dev books, ``curve_queries`` queries."""
+    return replace(settings, split="dev", num_queries=settings.curve_queries, curve_every=0)
+
+
 def _train_student(
     run: StudyRun, settings: StudySettings, shared: _Shared, progress: bool
 ) -> tuple[TokenEncoder, dict, dict[str, torch.Tensor] | None]:
@@ -249,8 +259,7 @@ def _train_student(
     teacher_cache = Path(settings.work_dir) / "teacher_states" if settings.cache_teacher_states else None
     curve = None
     if settings.curve_every:
-        dev = replace(settings, split="dev", num_queries=settings.curve_queries, curve_every=0)
-        curve = LearningCurve(student, _shared(dev, run.language), settings)
+        curve = LearningCurve(student, _shared(_curve_settings(settings), run.language), settings)
         curve.evaluate(0)
     result = train(
         student,
@@ -338,7 +347,7 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
     curve also "curve": [{"step", "scoring", "MAP", "R@10"}], "best_step", "scored_step"}}; with
     ``settings.score_last`` and a kept best step also "clir@last", the last step's "clir".
     """
-    cache = Path(settings.work_dir) / "studies" / f"{settings.key(run)}.json"
+    cache = _cache_file(run, settings)
     if cache.exists():
         return json.loads(cache.read_text())
     shared = _shared(settings, run.language)
@@ -387,13 +396,13 @@ def fill_cache(runs: list[StudyRun], settings: StudySettings, *, workers: int) -
     from ``work_dir``; each worker keeps ``torch.get_num_threads() // workers`` CPU threads (at least 1).
     Results are the cached JSONs, so a killed pool loses only the runs in flight.
     """
-    missing = [run for run in runs if not (Path(settings.work_dir) / "studies" / f"{settings.key(run)}.json").exists()]
+    missing = [run for run in runs if not _cache_file(run, settings).exists()]
     if not missing:
         return
     for language in sorted({run.language for run in missing}):
         _shared(settings, language)
         if settings.curve_every:
-            _shared(replace(settings, split="dev", num_queries=settings.curve_queries, curve_every=0), language)
+            _shared(_curve_settings(settings), language)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 

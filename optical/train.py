@@ -124,10 +124,7 @@ def cpu_has_native_bf16() -> bool:
     float32 and 0.90 in bf16; a student forward + backward 2.3x faster. Without them bf16 is emulated
     and slower, so training stays in float32.
     """
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:  # not Linux: no cheap way to ask, stay in float32
-        return False
+    flags = _cpuinfo()  # not Linux (empty): no cheap way to ask, stay in float32
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
@@ -135,11 +132,17 @@ def device_name(device: torch.device) -> str:
     """What a run ran on, for its log: the GPU's name, or the CPU's model from /proc/cpuinfo."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:  # not Linux
-        lines = []
+    lines = _cpuinfo().splitlines()
     return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "cpu")
+
+
+@cache
+def _cpuinfo() -> str:
+    """/proc/cpuinfo, or "" where there is none (not Linux)."""
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
 
 
 def uses_bf16(config: TrainConfig, device: torch.device) -> bool:
@@ -347,8 +350,8 @@ def train(
                     teacher_tokens = states.batch(local).to(device)  # (b, n, d)
                 else:
                     with torch.no_grad():
-                        english = teacher.tokenize([pairs[i].english for i in local])
-                        teacher_tokens = teacher(english, layer=config.align_layer)  # (b, n, d)
+                        english = [pairs[i].english for i in local]
+                        teacher_tokens = teacher.encode(english, layer=config.align_layer)  # (b, n, d)
                 student_tokens = model(student.tokenize(foreign), layer=config.align_layer)  # (b, m, d)
                 # weight world * b / B: DDP's mean over ranks then equals the mean over the global batch
                 extra = {} if negatives is None else {"negatives": negatives.for_batch(local).to(device)}
