@@ -10,6 +10,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from optical.alignment import SoftAlignment
+from optical.fonts import use_script_fonts
+
+use_script_fonts()  # token labels in any script draw as glyphs, not boxes
 
 
 def plot_transport_plan(

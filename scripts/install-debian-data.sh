@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Installs the optional Debian data (the Spanish Bible for en-es) when it is missing.
-# Runs apt-get only as root; otherwise says what to run. Never fails the set-up: en-ny needs no Debian data.
+# Installs the Debian data when it is missing: the Spanish Bible for en-es, and the Noto fonts that draw
+# token labels in every script (optical/fonts.py). Runs apt-get only as root; otherwise says what to run.
+# Never fails the set-up: en-ny trains and evaluates without them.
 set -u
 packages=()
 [ -f /usr/share/sword/mods.d/spaRV1909eb.conf ] || packages+=(sword-text-sparv)
+[ -f /usr/share/fonts/truetype/noto/NotoSansEthiopic-Regular.ttf ] || packages+=(fonts-noto-core)
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || packages+=(fonts-noto-cjk)
 [ ${#packages[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing Debian packages: ${packages[*]}"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}") >/dev/null \
-    || echo "warning: apt-get could not install ${packages[*]}; en-es will be unavailable" >&2
+    || echo "warning: apt-get could not install ${packages[*]}; en-es or some scripts' glyphs will be missing" >&2
 else
-  echo "optional: sudo apt-get install ${packages[*]}   (the English-Spanish bitext)" >&2
+  echo "optional: sudo apt-get install ${packages[*]}   (the English-Spanish bitext; fonts for every script)" >&2
 fi
