@@ -10,11 +10,14 @@ FIGURE_ARGS ?=
 
 .PHONY: install main test figures studies figures-quick benchmarks kernel lab browser lab-check lint clean
 
-$(VENV)/.installed: pyproject.toml
+# bible-alignments (the Greek pair and its human word alignments) installs data-only: its own dependencies
+# (Django, ...) serve a web app the project does not use.
+$(VENV)/.installed: pyproject.toml Makefile
 	bash scripts/install-debian-data.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
 	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet --no-deps "bible-alignments>=0.4.2"
 	touch $@
 
 install: $(VENV)/.installed

@@ -50,7 +50,7 @@ class BitextSystems:
     ) -> None:
         self.language, self.work_dir = language, Path(work_dir)
         bitext = load_bible_bitext(language)
-        splits = bible_splits()
+        splits = bible_splits(language)
         self.training = sample_pairs(bitext.select(splits["train"]), train_pairs, seed)
         self.collection = bible_clir_collection(
             bitext.select(splits[split]), name=f"bible-en-{language}-{split}", num_queries=num_queries

@@ -59,7 +59,7 @@ def test_passages_never_cross_a_chapter(bitext):
 
 
 def test_unknown_language_says_what_is_available():
-    with pytest.raises(ValueError, match=r"available: \['es', 'ny'\]"):
+    with pytest.raises(ValueError, match=r"available: \['es', 'grc', 'ny'\]"):
         load_bible_bitext("xx")
 
 
@@ -67,7 +67,7 @@ def test_missing_debian_data_says_how_to_install_it(monkeypatch, tmp_path):
     import optical.data.bible as bible
 
     monkeypatch.setattr(bible, "SWORD_DIR", tmp_path)
-    assert installed_languages() == ["ny"]
+    assert installed_languages() == ["ny", "grc"]
     with pytest.raises(FileNotFoundError, match="apt-get install sword-text-sparv"):
         load_bible_bitext.__wrapped__("es")  # past the cache, which may hold the installed Spanish Bible
 

