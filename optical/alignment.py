@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from optical.encoders import TokenEncoder
-from optical.losses import ot_distillation_loss
+from optical.losses import hard_alignment_loss, ot_distillation_loss
 
 
 @dataclass
@@ -32,14 +32,22 @@ def soft_alignment(
     *,
     epsilon: float = 0.02,
     max_iter: int = 200,
+    hard: bool = False,
 ) -> SoftAlignment:
-    """Encode one pair with teacher (English) and student (foreign) and solve its transport plan."""
+    """Encode one pair with teacher (English) and student (foreign) and solve its transport plan.
+
+    hard: the plan's hard counterpart instead, the greedy one-to-one matching by 1 - cos
+    (:func:`optical.losses.greedy_alignment`; each link carries mass 1/links).
+    """
     english_batch, foreign_batch = teacher.tokenize([english]), student.tokenize([foreign])
     was_training = student.training
     student.eval()
     teacher_tokens, student_tokens = teacher(english_batch), student(foreign_batch)
     student.train(was_training)
-    out = ot_distillation_loss(teacher_tokens, student_tokens, epsilon=epsilon, max_iter=max_iter)
+    if hard:
+        out = hard_alignment_loss(teacher_tokens, student_tokens)
+    else:
+        out = ot_distillation_loss(teacher_tokens, student_tokens, epsilon=epsilon, max_iter=max_iter)
     rows = teacher_tokens.content_mask[0].bool().cpu()
     cols = student_tokens.content_mask[0].bool().cpu()
     plan = out.plan[0].float().cpu()[rows][:, cols]  # (n, m) over the tokens that carry mass

@@ -36,7 +36,7 @@ class PlanExplorer:
 
     Students: the untrained one, the trained one of ``plans``, and every other checkpoint of
     ``checkpoints`` (loaded on first use, from ``student_model``). A held-out pair is drawn with its
-    eflomal links outlined in red; a typed pair has none.
+    reference links (eflomal's or human) outlined in red; a typed pair has none.
     """
 
     def __init__(
@@ -118,7 +118,10 @@ class PlanExplorer:
                 max(3.5, 0.3 * len(alignment.english_tokens) + 1.8),
             )
         )
-        links = "no reference links (typed pair)" if reference is None else f"{len(reference)} eflomal links in red"
+        if reference is None:
+            links = "no reference links (typed pair)"
+        else:
+            links = f"{len(reference)} {self.plans.reference_name} links in red"
         plot_transport_plan(
             alignment,
             ax=self.figure.subplots(),

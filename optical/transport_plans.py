@@ -1,4 +1,8 @@
-"""Transport plans of held-out verse pairs, scored against eflomal word links before and after training."""
+"""Transport plans of held-out verse pairs, scored against reference word links before and after training.
+
+The reference is the human alignment where the language has one (Greek, :mod:`optical.data.greek`)
+and eflomal's links otherwise; against human links eflomal is scored as one more aligner.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +13,22 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from optical.alignment import SoftAlignment, soft_alignment
-from optical.data import BitextPair, bible_splits, load_bible_bitext, sample_pairs
+from optical.data import BitextPair, bible_splits, books, load_bible_bitext, sample_pairs
+from optical.data.greek import GREEK, aligned_verses
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.plots import plot_transport_plan
 from optical.results import NO_SCORING, record_results
 from optical.train import load_student_weights
-from optical.word_alignment import Links, agreement, eflomal_links, plan_links, pretokenize
+from optical.word_alignment import Links, agreement, eflomal_links, hard_links, human_links, plan_links, pretokenize
+
+MEASURES = ["precision", "recall", "f1", "aer"]
 
 
 @dataclass
 class TransportPlanConfig:
-    """Soft token alignments of a trained student against eflomal word links."""
+    """Soft token alignments of a trained student against reference word links (human or eflomal)."""
 
-    language: str = "ny"  # ny | es
+    language: str = "ny"  # ny | es | grc (Greek: scored against human word alignments)
     checkpoint: str = ""  # a training checkpoint (last.pt); empty: the newest main-job checkpoint of the language
     teacher: str = DEFAULT_MODEL  # packaged model name or a local Hugging Face directory
     student: str = DEFAULT_MODEL  # the model the checkpoint's student started from
@@ -37,9 +44,11 @@ class TransportPlanConfig:
 
 @dataclass
 class HeldOutPlans:
-    """What the plans are drawn from: held-out pairs with their eflomal links, and the encoders.
+    """What the plans are drawn from: held-out pairs with their reference links, and the encoders.
 
-    references[k]: the word links (English word, foreign word) eflomal finds for pairs[k].
+    references[k]: the word links (English word, foreign word) of pairs[k], between the words of the
+    teacher's and the student's tokenizers: human links where the language has them, else eflomal's.
+    eflomal[k]: eflomal's links for pairs[k] when the reference is human (scored as an aligner).
     """
 
     pairs: list[BitextPair]
@@ -48,6 +57,9 @@ class HeldOutPlans:
     untrained: TokenEncoder  # the student before training (a copy of the model it starts from)
     trained: TokenEncoder
     checkpoint: Path  # where ``trained`` was loaded from
+    reference_name: str = "eflomal"  # eflomal | human
+    eflomal: list[Links] | None = None
+    eflomal_training_pairs: int = 0  # training pairs eflomal learned from besides the scored ones
 
 
 def latest_checkpoint(work_dir: str | Path, language: str) -> Path:
@@ -66,9 +78,13 @@ def load_student(model: str, checkpoint: str | Path, max_length: int = DEFAULT_M
 
 
 def load_held_out_plans(config: TransportPlanConfig) -> HeldOutPlans:
-    """Draw the scored held-out pairs (6-20 English words), align them with eflomal, load the encoders."""
+    """Draw the scored held-out pairs (6-20 English words), align them with eflomal, load the encoders.
+
+    For a language with human alignments (Greek) those are the references and eflomal's links are kept
+    beside them.
+    """
     bitext = load_bible_bitext(config.language)
-    splits = bible_splits()
+    splits = bible_splits(config.language)
     scored = [pair for pair in bitext.select(splits[config.split]) if 6 <= len(pair.english.split()) <= 20]
     scored = sample_pairs(scored, config.num_scored, seed=0)
     learn_from = sample_pairs(bitext.select(splits["train"]), config.reference_pairs, seed=0)
@@ -77,11 +93,16 @@ def load_held_out_plans(config: TransportPlanConfig) -> HeldOutPlans:
     checkpoint = Path(config.checkpoint) if config.checkpoint else latest_checkpoint(config.work_dir, config.language)
     trained = load_student(config.student, checkpoint, config.max_length)
     corpus = scored + learn_from
-    references = eflomal_links(
+    eflomal = eflomal_links(
         [pretokenize(teacher.tokenizer, pair.english) for pair in corpus],
         [pretokenize(untrained.tokenizer, pair.foreign) for pair in corpus],
     )[: len(scored)]
-    return HeldOutPlans(scored, references, teacher, untrained, trained, checkpoint)
+    encoders = (teacher, untrained, trained, checkpoint)
+    if config.language != GREEK:
+        return HeldOutPlans(scored, eflomal, *encoders, eflomal_training_pairs=len(learn_from))
+    verses = aligned_verses(books())
+    human = [human_links(verses[pair.pair_id], teacher.tokenizer, untrained.tokenizer) for pair in scored]
+    return HeldOutPlans(scored, human, *encoders, "human", eflomal, len(learn_from))
 
 
 def links_within(alignment: SoftAlignment, reference: Links) -> Links:
@@ -92,31 +113,48 @@ def links_within(alignment: SoftAlignment, reference: Links) -> Links:
 
 
 def run_transport_plans(config: TransportPlanConfig, plans: HeldOutPlans | None = None) -> pd.DataFrame:
-    """Plans before and after training beside eflomal links; link agreement before vs after.
+    """Plans before and after training, and their hard counterparts, against the reference links.
 
-    plans: from :func:`load_held_out_plans` (loaded here when not given). Writes
-    ``transport_plans_en-<lang>.png`` and ``alignment_agreement_en-<lang>.md`` and records the mean
-    link precision, recall and F1 (study ``alignment``) in ``results.csv``.
+    Each student's links are read two ways: ``plan``, the mutual-argmax word links of the OT plan, and
+    ``greedy``, the word pairs of the greedy one-to-one token matching by 1 - cos. Against human links
+    eflomal's links are scored too. plans: from :func:`load_held_out_plans` (loaded here when not given).
+    Writes ``transport_plans_en-<lang>.png`` and ``alignment_agreement_en-<lang>.md`` and records the
+    mean link precision, recall, F1 and AER in ``results.csv`` (study ``alignment``, or
+    ``alignment-human`` against human links; objectives ``zero-shot``, ``ot``, ``zero-shot greedy``,
+    ``ot greedy``, ``eflomal``).
     """
     plans = plans or load_held_out_plans(config)
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, shown = [], []
-    for pair, reference in zip(plans.pairs, plans.references, strict=True):
+    eflomal = plans.eflomal or [None] * len(plans.pairs)
+    for pair, reference, eflomal_found in zip(plans.pairs, plans.references, eflomal, strict=True):
         for objective, student in (("zero-shot", plans.untrained), ("ot", plans.trained)):
             alignment = soft_alignment(plans.teacher, student, pair.english, pair.foreign, epsilon=config.epsilon)
+            greedy = soft_alignment(plans.teacher, student, pair.english, pair.foreign, hard=True)
             kept = links_within(alignment, reference)
-            rows.append({"pair": pair.pair_id, "objective": objective, **agreement(plan_links(alignment), kept)})
+            rows.append({"objective": objective, **agreement(plan_links(alignment), kept)})
+            rows.append({"objective": f"{objective} greedy", **agreement(hard_links(greedy), kept)})
             if len(shown) < 2 * config.num_shown:
                 shown.append((pair.pair_id, objective, alignment, kept))
-    scores = pd.DataFrame(rows).groupby("objective")[["precision", "recall", "f1"]].mean().loc[["zero-shot", "ot"]]
+        if eflomal_found is not None:
+            rows.append({"objective": "eflomal", **agreement(links_within(alignment, eflomal_found), kept)})
+    scores = pd.DataFrame(rows).groupby("objective", sort=False)[MEASURES].mean()
 
-    _plot_shown(shown, out_dir / f"transport_plans_en-{config.language}.png")
+    _plot_shown(shown, out_dir / f"transport_plans_en-{config.language}.png", plans.reference_name)
+    eflomal_note = (
+        "; `eflomal`: its links (both directions intersected, learned from the scored pairs and "
+        f"{plans.eflomal_training_pairs:,} training pairs)"
+        if plans.eflomal
+        else f"; eflomal learned from them and {plans.eflomal_training_pairs:,} training pairs"
+    )
     (out_dir / f"alignment_agreement_en-{config.language}.md").write_text(
-        f"# Transport plans vs eflomal links, en-{config.language}\n\n"
-        f"Mutual-argmax word links of the plan (epsilon {config.epsilon}) against eflomal's intersected links, "
-        f"mean over {len(plans.pairs)} held-out {config.split} pairs; eflomal learned from them and "
-        f"{config.reference_pairs:,} training pairs. `zero-shot`: the untrained student; `ot`: {plans.checkpoint}.\n\n"
+        f"# Transport plans vs {plans.reference_name} links, en-{config.language}\n\n"
+        f"Word links against {_REFERENCE_TEXT[plans.reference_name]}, mean over {len(plans.pairs)} held-out "
+        f"{config.split} pairs{eflomal_note}. `zero-shot`: the untrained student; `ot`: {plans.checkpoint}. "
+        f"A student's links are the plan's mutual-argmax word pairs (epsilon {config.epsilon}), or with "
+        "`greedy` the word pairs of the greedy one-to-one token matching by 1 - cos. Links to words cut off "
+        "by truncation are left out of the reference. AER = 1 - F1 here (every reference link is sure).\n\n"
         + scores.to_markdown(floatfmt=".3f")
         + "\n",
         encoding="utf-8",
@@ -124,7 +162,7 @@ def run_transport_plans(config: TransportPlanConfig, plans: HeldOutPlans | None 
     long = scores.reset_index().melt(id_vars="objective", var_name="measure", value_name="value")
     long["measure"] = "link_" + long["measure"]
     long = long.assign(
-        study="alignment",
+        study="alignment" if plans.reference_name == "eflomal" else f"alignment-{plans.reference_name}",
         language=f"en-{config.language}",
         train_pairs=0,
         epochs=0,
@@ -136,14 +174,21 @@ def run_transport_plans(config: TransportPlanConfig, plans: HeldOutPlans | None 
     return scores
 
 
-def _plot_shown(shown, path: Path) -> None:
+_REFERENCE_TEXT = {
+    "eflomal": "eflomal's intersected links",
+    "human": "the human word alignments of SBLGNT and the Berean Standard Bible (every word of a linked English "
+    "unit with every word of its Greek unit)",
+}
+
+
+def _plot_shown(shown, path: Path, reference_name: str) -> None:
     count = len(shown) // 2
     figure, axes = plt.subplots(count, 2, figsize=(16, 5.5 * count), squeeze=False)
     for k, (pair_id, objective, alignment, reference) in enumerate(shown):
         stage = "before training" if objective == "zero-shot" else "OT student"
         title = f"{pair_id}, {stage}: <T,C> = {alignment.cost:.3f}"
         plot_transport_plan(
-            alignment, title=title + " (red: eflomal links)", ax=axes[k // 2][k % 2], reference=reference
+            alignment, title=f"{title} (red: {reference_name} links)", ax=axes[k // 2][k % 2], reference=reference
         )
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -1,13 +1,15 @@
-"""Reference word alignments (eflomal) and how well a transport plan agrees with them."""
+"""Reference word alignments (eflomal, or human ones) and how well a transport plan agrees with them."""
 
 from __future__ import annotations
 
 import tempfile
+from bisect import bisect_right
 from pathlib import Path
 
 import torch
 
 from optical.alignment import SoftAlignment
+from optical.data.greek import AlignedVerse, VerseWords
 
 Links = set[tuple[int, int]]  # (English word index, foreign word index)
 
@@ -21,6 +23,37 @@ def pretokenize(tokenizer, text: str) -> list[str]:
     backend = tokenizer.backend_tokenizer
     normalized = backend.normalizer.normalize_str(text) if backend.normalizer else text
     return [word for word, _ in backend.pre_tokenizer.pre_tokenize_str(normalized)]
+
+
+def unit_of_each_word(tokenizer, units: VerseWords) -> list[int]:
+    """For each word the tokenizer sees in ``units.text`` (its ``word_ids``), the unit it lies in.
+
+    A unit such as "God’s" is several tokenizer words ("god", "’", "s"); each maps to that unit.
+    """
+    encoding = tokenizer(units.text, add_special_tokens=False, return_offsets_mapping=True)
+    first_char = {}
+    for word, (start, _) in zip(encoding.word_ids(), encoding["offset_mapping"], strict=True):
+        first_char.setdefault(word, start)
+    starts = units.starts()
+    return [bisect_right(starts, first_char[word]) - 1 for word in sorted(first_char)]
+
+
+def human_links(verse: AlignedVerse, english_tokenizer, foreign_tokenizer) -> Links:
+    """The verse's human links between the tokenizers' words (English word, foreign word): every word of a
+    linked English unit with every word of the linked foreign unit."""
+    words_of = []
+    for tokenizer, units in ((english_tokenizer, verse.english), (foreign_tokenizer, verse.greek)):
+        by_unit: dict[str, list[int]] = {}
+        for word, unit in enumerate(unit_of_each_word(tokenizer, units)):
+            by_unit.setdefault(units.ids[unit], []).append(word)
+        words_of.append(by_unit)
+    english_words, foreign_words = words_of
+    return {
+        (i, j)
+        for english_id, foreign_id in verse.links
+        for i in english_words.get(english_id, ())
+        for j in foreign_words.get(foreign_id, ())
+    }
 
 
 def eflomal_links(english: list[list[str]], foreign: list[list[str]]) -> list[Links]:
@@ -67,10 +100,23 @@ def plan_links(alignment: SoftAlignment) -> Links:
     return {(i, int(j)) for i, j in enumerate(best_foreign) if int(best_english[j]) == i and plan[i, j] > 0}
 
 
-def agreement(predicted: Links, reference: Links) -> dict[str, float]:
-    """Precision, recall and F1 of predicted links against reference links (0 when either is empty)."""
-    hits = len(predicted & reference)
-    precision = hits / len(predicted) if predicted else 0.0
-    recall = hits / len(reference) if reference else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1}
+def hard_links(alignment: SoftAlignment) -> Links:
+    """The word pairs of every token pair a 0/1 alignment links (e.g. the greedy one-to-one matching)."""
+    english, foreign = alignment.english_word_ids, alignment.foreign_word_ids
+    return {(english[i], foreign[j]) for i, j in alignment.plan.nonzero().tolist()}
+
+
+def agreement(predicted: Links, sure: Links, possible: Links | None = None) -> dict[str, float]:
+    """Precision, recall, F1 and alignment error rate of predicted links A against reference links.
+
+    With sure links S and possible links P ⊇ S (Och & Ney 2003): precision |A∩P|/|A|, recall
+    |A∩S|/|S|, AER = 1 - (|A∩S| + |A∩P|)/(|A| + |S|). Without ``possible``, P = S and AER = 1 - F1.
+    Scores are 0 (AER 1) when A or S is empty.
+    """
+    possible = sure | (possible or set())
+    sure_hits, possible_hits = len(predicted & sure), len(predicted & possible)
+    precision = possible_hits / len(predicted) if predicted else 0.0
+    recall = sure_hits / len(sure) if sure else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision and recall else 0.0
+    aer = 1.0 - (sure_hits + possible_hits) / (len(predicted) + len(sure)) if predicted and sure else 1.0
+    return {"precision": precision, "recall": recall, "f1": f1, "aer": aer}

@@ -16,5 +16,6 @@ def test_word_plan_sums_subword_mass_and_links_are_mutual_argmax():
 
 
 def test_agreement_counts_shared_links():
-    assert agreement({(0, 0), (1, 1)}, {(0, 0), (2, 1)}) == pytest.approx({"precision": 0.5, "recall": 0.5, "f1": 0.5})
-    assert agreement(set(), {(0, 0)}) == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+    expected = {"precision": 0.5, "recall": 0.5, "f1": 0.5, "aer": 0.5}
+    assert agreement({(0, 0), (1, 1)}, {(0, 0), (2, 1)}) == pytest.approx(expected)
+    assert agreement(set(), {(0, 0)}) == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "aer": 1.0}
