@@ -60,7 +60,7 @@ def read_results(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         return pd.DataFrame(columns=list(RESULT_COLUMNS))
-    table = pd.read_csv(path)
+    table = pd.read_csv(path, float_precision="round_trip")  # a rewrite keeps every other row digit for digit
     if "scoring" not in table.columns:
         scoring = table.measure.str.startswith("link_").map({True: NO_SCORING, False: "dense"})
         table.insert(RESULT_COLUMNS.index("scoring"), "scoring", scoring)

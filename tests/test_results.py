@@ -70,6 +70,15 @@ def test_a_rerun_replaces_its_rows_and_keeps_the_others(tmp_path):
     assert not list(tmp_path.glob("*.partial"))
 
 
+def test_recording_other_rows_leaves_every_digit_of_the_old_ones(tmp_path):
+    path = tmp_path / "results.csv"
+    record_results(rows(0, 1).assign(value=[0.05506265980839239, 0.15448856607046968, 1 / 3]), path)
+    before = path.read_text()
+    for worker in range(1, 4):  # each write reads and rewrites the whole table
+        record_results(rows(worker, 1), path)
+    assert path.read_text().startswith(before)
+
+
 def test_a_write_killed_before_the_rename_leaves_the_old_table(tmp_path, monkeypatch):
     path = tmp_path / "results.csv"
     record_results(rows(0, 1), path)
