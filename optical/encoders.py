@@ -101,6 +101,37 @@ class TokenEncoder(nn.Module):
             self.transformer.pooler = None  # unused (mean pooling), and parameters without gradient stall DDP
         hidden = self.transformer.config.hidden_size
         self.projection = nn.Linear(hidden, output_dim) if output_dim and output_dim != hidden else None
+        self.added_pieces: list[str] = []  # WordPiece pieces added to the model's vocabulary (add_pieces)
+
+    def add_pieces(self, pieces: list[str]) -> None:
+        """Extend the WordPiece vocabulary with ``pieces`` (``"##"`` marks a word-inner piece), in order.
+
+        Each new input embedding starts as the mean of the embeddings of the pieces the tokenizer cut
+        its text into before. Pieces already known are skipped. Queries and training sentences are
+        tokenised with the extended vocabulary from then on; checkpoints store :attr:`added_pieces`.
+        """
+        from tokenizers.models import WordPiece
+
+        vocabulary = self.tokenizer.get_vocab()
+        new = list(dict.fromkeys(piece for piece in pieces if piece not in vocabulary))
+        if not new:
+            return
+        embedding = self.transformer.get_input_embeddings().weight  # (V, hidden)
+        with torch.no_grad():
+            old_ids = [self.tokenizer(piece.removeprefix("##"), add_special_tokens=False)["input_ids"] for piece in new]
+            means = torch.stack([embedding[ids].mean(0) for ids in old_ids])  # (new, hidden)
+        first = max(vocabulary.values()) + 1
+        backend = self.tokenizer.backend_tokenizer
+        backend.model = WordPiece(
+            {**vocabulary, **{piece: first + k for k, piece in enumerate(new)}},
+            unk_token=backend.model.unk_token,
+            continuing_subword_prefix=backend.model.continuing_subword_prefix,
+            max_input_chars_per_word=backend.model.max_input_chars_per_word,
+        )
+        self.transformer.resize_token_embeddings(first + len(new), mean_resizing=False)
+        with torch.no_grad():
+            self.transformer.get_input_embeddings().weight[first:] = means.to(embedding.dtype)
+        self.added_pieces = [*self.added_pieces, *new]
 
     @property
     def dim(self) -> int:

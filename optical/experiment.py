@@ -30,24 +30,25 @@ from optical.metrics import DEFAULT_MEASURES, evaluate, write_run
 from optical.plots import plot_training_loss, plot_transport_plan
 from optical.results import RESULT_COLUMNS, record_results
 from optical.search import DocumentSearch, SearchSettings
-from optical.train import TrainConfig, pick_device, train, uses_bf16
+from optical.train import TrainConfig, non_default, pick_device, train, uses_bf16
+from optical.vocabulary import TokenizationReport, tokenization_report, warn_about
 
 
 @dataclass
 class MainConfig:
     """The main job: distil an English teacher into a query encoder for one language, evaluate CLIR."""
 
-    language: str = "ny"  # ny (Chichewa) | es (Spanish) have packaged Bibles; any code with your own bitext
-    train_pairs: int = 6000  # Old-Testament verse pairs drawn for training (seeded)
+    language: str = "ny"  # packaged: ny (Chichewa), es (Spanish), grc (Greek NT); any code with your own bitext
+    train_pairs: int = 6000  # training-book verse pairs drawn (seeded; Greek has 4,168)
     train_bitext: str = ""  # a two-column TSV (English, foreign) to train on instead; "" for the Bible
     collection: str = ""  # "" for the Bible; a folder with documents*, topics*|queries*, qrels*; or irds:<id>
     query_field: str = "title"  # of TREC topics: title | description | title+description
-    split: str = "test"  # evaluation books: dev (Gospels) for choosing settings, test (Acts-Revelation)
+    split: str = "test"  # books: dev (Gospels; grc: John) to choose settings, test (Acts-Revelation; grc: Matthew-Luke)
     num_queries: int = 500  # foreign verses used as queries (a fixed draw, independent of the seed)
     verses_per_passage: int = 3  # consecutive English verses per document
     teacher: str = DEFAULT_MODEL  # packaged model name or a local Hugging Face directory
     student: str = DEFAULT_MODEL  # where the student starts from (same choices)
-    max_length: int = DEFAULT_MAX_LENGTH  # tokens per training sentence and query (at most 1% of verses cut)
+    max_length: int = DEFAULT_MAX_LENGTH  # tokens per sentence and query (at most 1% of verses cut; grc needs 192)
     out_dir: str = "figures"  # results.csv, figures and the summary table go here
     work_dir: str = ".cache/optical"  # collections, runs, document embeddings, checkpoints
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -107,8 +108,10 @@ _TRAINING_FIELDS = ("language", "train_pairs", "train_bitext", "teacher", "stude
 
 
 def _config_tag(config: MainConfig) -> str:
-    """Names the checkpoint folder by the settings that decide the trained weights (not the evaluation)."""
+    """Names the checkpoint folder by the settings that decide the trained weights (not the evaluation); of
+    the training settings only those off their defaults, so a setting added later keeps every tag."""
     settings = {key: value for key, value in asdict(config).items() if key in _TRAINING_FIELDS}
+    settings["train"] = non_default(config.train)
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
 
 
@@ -130,7 +133,7 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
         raise ValueError(f"split must be dev or test, got {config.split!r}")
     training = read_bitext(config.train_bitext, language=config.language) if config.train_bitext else None
     bible = load_bible_bitext(config.language) if training is None or not config.collection else None
-    splits = bible_splits()
+    splits = bible_splits(config.language)
     pool = training.pairs if training is not None else bible.select(splits["train"])
     train_pairs = sample_pairs(pool, config.train_pairs, config.train.seed)
     if config.collection:
@@ -158,6 +161,8 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     if not is_main_process():  # the other torchrun workers only train their share of each batch
         run_training(progress=False)
         return pd.DataFrame(columns=list(RESULT_COLUMNS))
+    tokenization = _tokenization(teacher, student, train_pairs, collection, config.max_length)
+    warn_about(tokenization)
     search = DocumentSearch(teacher, collection.documents, config.search, cache_dir=work_dir / "embeddings")
     timings["encode documents"] = time.perf_counter() - clock
 
@@ -211,8 +216,23 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     if training is not None:
         reports.append(f"training TSV: {training.report.summary()}")
     reports = "; ".join(reports)
+    reports += ". Tokens (training pairs, queries): " + "; ".join(report.summary() for report in tokenization)
+    if student.added_pieces:  # the tokenizer the trained student reads queries with
+        extended = _tokenization(teacher, student, train_pairs, collection, config.max_length)[1:]
+        reports += f"; with the {len(student.added_pieces):,} pieces added to the student's vocabulary: "
+        reports += "; ".join(report.summary() for report in extended)
     _write_summary(summary, config, reports, collection, rows, trained, len(train_pairs), timings, device)
     return rows
+
+
+def _tokenization(teacher, student, train_pairs, collection, max_length: int) -> list[TokenizationReport]:
+    """The training pairs' English and foreign sides and the queries, each through its encoder's tokenizer."""
+    sides = (
+        (teacher, [pair.english for pair in train_pairs], "English"),
+        (student, [pair.foreign for pair in train_pairs], "foreign"),
+        (student, list(collection.queries.values()), "queries"),
+    )
+    return [tokenization_report(encoder.tokenizer, texts, max_length, side) for encoder, texts, side in sides]
 
 
 def _write_summary(path, config, bitext_summary, collection, rows, trained, num_pairs, timings, device) -> None:
@@ -227,7 +247,7 @@ def _write_summary(path, config, bitext_summary, collection, rows, trained, num_
         f"- Bitext: {bitext_summary}.",
         f"- Collection `{collection.name}`: {len(collection.queries)} foreign queries, "
         f"{len(collection.documents):,} English documents; search: `{json.dumps(asdict(config.search))}`.",
-        f"- Training on {config.train_bitext or 'Old-Testament verses'}: {num_pairs:,} pairs x "
+        f"- Training on {config.train_bitext or 'training-book verses'}: {num_pairs:,} pairs x "
         f"{config.train.epochs} epochs = {trained.steps} steps of "
         f"{config.train.batch_size}; loss {head:.3f} (first 20 steps) -> {tail:.3f} (last 20).",
         f"- Settings: `{json.dumps(asdict(config.train))}`, max_length {config.max_length}.",

@@ -31,7 +31,7 @@ from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.metrics import DEFAULT_MEASURES, evaluate
 from optical.search import SCORINGS, DocumentSearch, SearchSettings
 from optical.stats import paired_randomization_test
-from optical.train import TrainConfig, device_name, pick_device, train
+from optical.train import TrainConfig, device_name, non_default, pick_device, train
 
 RECIPE_GRIDS: dict[str, list[dict]] = {  # the TrainConfig variants searched on the dev books, per objective
     "ot": [
@@ -114,16 +114,10 @@ class StudySettings:
         the device, which each run's log records) are left out, and so are fields at their defaults, so
         that a field added later with a default that keeps the old behaviour leaves cached runs valid.
         """
-        settings = _non_default(self, ignore=("work_dir", "keep_checkpoints", "cache_teacher_states"))
-        settings["train"] = _non_default(self.train, ignore=("checkpoint_every", "device"))
-        text = json.dumps({"run": _non_default(run), "settings": settings}, sort_keys=True)
+        settings = non_default(self, ignore=("work_dir", "keep_checkpoints", "cache_teacher_states"))
+        settings["train"] = non_default(self.train, ignore=("checkpoint_every", "device"))
+        text = json.dumps({"run": non_default(run), "settings": settings}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _non_default(instance, ignore: tuple[str, ...] = ()) -> dict:
-    """The fields of a dataclass ``instance`` whose values differ from the class defaults, less ``ignore``."""
-    defaults = asdict(type(instance)())
-    return {k: v for k, v in asdict(instance).items() if k not in ignore and v != defaults[k]}
 
 
 def grid(
@@ -166,7 +160,7 @@ class _Shared:
     def __init__(self, settings: StudySettings, language: str) -> None:
         work_dir = Path(settings.work_dir)
         bitext = load_bible_bitext(language)
-        splits = bible_splits()
+        splits = bible_splits(language)
         self.training = bitext.select(splits["train"])
         held_out = bitext.select(splits[settings.split])
         self.collection = bible_clir_collection(
@@ -453,7 +447,7 @@ def kl_targets(
     """
     from optical.hard_negatives import mine_hard_negatives, teacher_score_distribution
 
-    training = load_bible_bitext(language).select(bible_splits()["train"])
+    training = load_bible_bitext(language).select(bible_splits(language)["train"])
     english = [pair.english for pair in sample_pairs(training, train_pairs, seed)]
     teacher = TokenEncoder(settings.teacher, max_length=settings.max_length).eval().requires_grad_(False)
     order = np.random.default_rng(seed).permutation(len(english)).tolist()
@@ -545,7 +539,7 @@ def learning_curves(runs: list[StudyRun], settings: StudySettings) -> pd.DataFra
 
 def _curve_query_ids(settings: StudySettings, language: str) -> list[str]:
     """The ids of the dev queries a learning curve scores: the first ``curve_queries`` of the study's draw."""
-    held_out = load_bible_bitext(language).select(bible_splits()["dev"])
+    held_out = load_bible_bitext(language).select(bible_splits(language)["dev"])
     collection = bible_clir_collection(held_out, name="curve", num_queries=settings.curve_queries)
     return list(collection.queries)
 

@@ -31,6 +31,7 @@ from optical.losses import (
 )
 from optical.progress import tqdm
 from optical.teacher_states import TeacherStateStore
+from optical.vocabulary import learn_pieces
 
 __all__ = [
     "TrainConfig",
@@ -76,6 +77,7 @@ class TrainConfig:
     checkpoint_every: int = 100  # steps between checkpoints (when a checkpoint folder is given)
     bucket_by_length: bool = True  # batch pairs of similar foreign length together (less padding); False: random
     align_layer: int = -1  # the layer whose token states the loss compares, teacher's and student's (-1: the last)
+    extend_vocabulary: int = 0  # > 0: add the pieces of a WordPiece of this size learned on the foreign side
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -89,6 +91,17 @@ class TrainConfig:
             raise ValueError(f"align_layer must be -1 (the last) or a layer number from 1, got {self.align_layer}")
         if min(self.hard_negatives, self.epsilon_start, self.marginal_penalty, self.contrastive_weight) < 0:
             raise ValueError("hard_negatives, epsilon_start, marginal_penalty and contrastive_weight must be >= 0")
+        if self.extend_vocabulary < 0:
+            raise ValueError(f"extend_vocabulary must be >= 0, got {self.extend_vocabulary}")
+
+
+def non_default(instance, ignore: tuple[str, ...] = ()) -> dict:
+    """The fields of a dataclass ``instance`` whose values differ from the class defaults, less ``ignore``.
+
+    Keys built from these stay the same when a setting is added later with the old behaviour as default.
+    """
+    defaults = asdict(type(instance)())
+    return {k: v for k, v in asdict(instance).items() if k not in ignore and v != defaults[k]}
 
 
 @dataclass
@@ -214,10 +227,26 @@ def make_optimizer(student: torch.nn.Module, config: TrainConfig) -> torch.optim
 
 
 def load_student_weights(student: TokenEncoder, checkpoint: str | os.PathLike) -> TokenEncoder:
-    """Put the weights of a training checkpoint (``last.pt``) into ``student`` (built from the same model)."""
+    """Put the weights of a training checkpoint (``last.pt``) into ``student`` (built from the same model),
+    with the vocabulary pieces the run added."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    student.add_pieces(state.get("added_pieces", []))
     student.load_state_dict(state["student"])
     return student
+
+
+def _read_checkpoint(checkpoint: Path, config: TrainConfig, world: int, device: torch.device) -> dict:
+    """A run's ``last.pt``, refused when unreadable or written with another configuration or world size."""
+    try:
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+    except Exception as error:  # a file that is not a checkpoint (saves are atomic, so not ours)
+        raise ValueError(f"{checkpoint} is unreadable ({error}); move it away to start over") from None
+    written = {**asdict(TrainConfig()), **state["config"]}  # a setting added since: its default, the old behaviour
+    if written != asdict(config):
+        raise ValueError(f"{checkpoint} was written with another configuration; move it away or pick another folder")
+    if len(state["rng"]) != world:
+        raise ValueError(f"{checkpoint} was written by {len(state['rng'])} processes; resume with as many")
+    return state
 
 
 def _save_atomically(state: dict, path: Path) -> None:
@@ -248,6 +277,10 @@ def train(
     the teacher's sentence vectors of the English sides (cached there too) give each pair its nearest
     training sentences as extra candidates (:mod:`optical.hard_negatives`).
 
+    With ``config.extend_vocabulary``, the student's vocabulary first gains the pieces of a WordPiece
+    learned on the foreign sides (:func:`optical.vocabulary.learn_pieces`), or, on resume, the pieces
+    the checkpoint recorded.
+
     ``on_step(step)`` runs after every optimiser step (e.g. to evaluate the student every K steps);
     when it returns True (the same on every rank), training stops there, with a checkpoint. Per step
     the result logs the loss and the drift diagnostics of :mod:`optical.drift` (this process's share).
@@ -268,6 +301,12 @@ def train(
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", torch.cuda.current_device())  # the GPU init_from_environment chose
     use_amp = uses_bf16(config, device)
+    checkpoint = Path(checkpoint_dir) / "last.pt" if checkpoint_dir else None
+    state = _read_checkpoint(checkpoint, config, world, device) if checkpoint and checkpoint.exists() else None
+    if config.extend_vocabulary and not student.added_pieces:  # before the optimiser: it resizes the embeddings
+        foreign = [pair.foreign for pair in pairs]
+        pieces = state["added_pieces"] if state else learn_pieces(student.tokenizer, foreign, config.extend_vocabulary)
+        student.add_pieces(pieces)
     _seed_everything(config.seed + rank)  # dropout differs across ranks; the data order does not
     student.to(device).train()
     teacher.to(device).eval().requires_grad_(False)
@@ -297,19 +336,7 @@ def train(
         negatives = mine_hard_negatives(teacher, [pair.english for pair in pairs], k, cache_dir=teacher_cache)
     result.teacher_seconds = time.perf_counter() - clock
     batches = _epoch_batches(student, pairs, config)
-    checkpoint = Path(checkpoint_dir) / "last.pt" if checkpoint_dir else None
-    if checkpoint is not None and checkpoint.exists():
-        try:
-            state = torch.load(checkpoint, map_location=device, weights_only=False)
-        except Exception as error:  # a file that is not a checkpoint (saves are atomic, so not ours)
-            raise ValueError(f"{checkpoint} is unreadable ({error}); move it away to start over") from None
-        written = {**asdict(TrainConfig()), **state["config"]}  # a setting added since: its default, the old behaviour
-        if written != asdict(config):
-            raise ValueError(
-                f"{checkpoint} was written with another configuration; move it away or pick another folder"
-            )
-        if len(state["rng"]) != world:
-            raise ValueError(f"{checkpoint} was written by {len(state['rng'])} processes; resume with as many")
+    if state is not None:
         student.load_state_dict(state["student"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -333,6 +360,7 @@ def train(
                 "plan_entropy": result.plan_entropy,
                 "step": step,
                 "config": asdict(config),
+                "added_pieces": student.added_pieces,
             }
             _save_atomically(state, checkpoint)
 

@@ -1,5 +1,7 @@
 """The main job end to end on a small setting: the README's first command, shrunk."""
 
+import re
+
 import pandas as pd
 import pytest
 from conftest import check_expected_scores
@@ -44,7 +46,8 @@ def test_main_job_trains_evaluates_and_writes_results_and_figures(tmp_path, work
     assert results.loc[results.objective == "ot", "train_pairs"].unique().tolist() == [48]
     for name in ("transport_plan_en-ny.png", "transport_plan_en-ny_before.png", "training_loss_en-ny.png"):
         assert (out / name).read_bytes()[:8] == PNG_MAGIC
-    assert "| zero-shot" in (out / "main_en-ny.md").read_text()
+    summary = (out / "main_en-ny.md").read_text()
+    assert "| zero-shot" in summary and re.search(r"foreign: [23]\.\d\d pieces per word, 0\.00% \[UNK\]", summary)
     runs = sorted(p.name for p in (work_dir / "runs").iterdir())
     assert {"bible-en-ny-dev.ot.trec", "bible-en-ny-dev.zero-shot.trec"} <= set(runs)
 
@@ -176,3 +179,16 @@ def test_any_local_hugging_face_folders_as_student_and_teacher(tmp_path, work_di
     main([*args, "--device", "cpu"])
     results = pd.read_csv(tmp_path / "out" / "results.csv")
     assert set(results.objective) == {"zero-shot", "ot"} and results.value.between(0, 1).all()
+
+
+def test_main_job_on_greek_with_an_extended_vocabulary(tmp_path, work_dir):
+    out = tmp_path / "figures"
+    args = ["--language", "grc", "--train-pairs", "32", "--epochs", "1", "--batch-size", "16", "--num-queries", "20"]
+    args += ["--split", "dev", "--extend-vocabulary", "2000", "--device", "cpu"]
+    main([*args, "--out-dir", str(out), "--work-dir", str(work_dir)])
+    results = pd.read_csv(out / "results.csv")
+    assert set(results.language) == {"en-grc"} and len(results) == 10
+    summary = (out / "main_en-grc.md").read_text()
+    before, after = summary.split("pieces added to the student's vocabulary: ")
+    assert re.search(r"foreign: [45]\.\d\d pieces per word", before)  # Greek spelled out letter by letter
+    assert re.match(r"foreign: 1\.\d\d pieces per word", after)  # whole words and stems after the extension

@@ -32,7 +32,6 @@ PACKAGE = "bible-alignments"
 GREEK_FILE = "data/sources/SBLGNT.tsv"
 ENGLISH_FILE = "data/eng/targets/BSB/nt_BSB.tsv"
 ALIGNMENT_FILE = "data/eng/alignments/BSB/SBLGNT-BSB-manual.json"
-FIRST_NEW_TESTAMENT_BOOK = 40  # Matthew, in the 1-66 book numbering of the ids
 # New Testament only, by book: the synoptic gospels, whose verses have near-copies in one another, stay together.
 GREEK_SPLITS = {
     "train": ("Acts", "Romans", "1 Corinthians", "2 Corinthians", "Galatians", "Ephesians", "Philippians")

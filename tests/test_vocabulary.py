@@ -1,0 +1,74 @@
+"""The tokenization report: pieces per word, [UNK] share and truncation share, against hand counts."""
+
+import pytest
+
+from optical.vocabulary import tokenization_report, warn_about
+
+
+def test_counts_pieces_unknowns_and_cut_texts(teacher):
+    tokenizer = teacher.tokenizer
+    texts = ["the book", "መጽሐፍ ቅዱስ", "the the the the the the the"]  # Ethiopic is outside the English vocabulary
+    pieces = [tokenizer.tokenize(text) for text in texts]
+    assert pieces[0] == ["the", "book"] and set(pieces[1]) == {"[UNK]"}
+    report = tokenization_report(tokenizer, texts, max_length=8, side="foreign")
+    words, total = 2 + 2 + 7, sum(map(len, pieces))
+    assert report.pieces_per_word == pytest.approx(total / words)
+    assert report.unknown_share == pytest.approx(len(pieces[1]) / total)
+    assert report.cut_share == pytest.approx(1 / 3)  # 7 pieces + [CLS] + [SEP] > 8
+    assert "33.33% of 3 cut at 8 tokens" in report.summary()
+    with pytest.warns(UserWarning) as caught:
+        warn_about([report])
+    assert ["[UNK]" in str(w.message) for w in caught] == [True, False]
+    assert "raise --max-length" in str(caught[1].message)
+
+
+def test_a_well_covered_side_raises_no_warning(teacher):
+    report = tokenization_report(teacher.tokenizer, ["In the beginning was the word."], max_length=64, side="English")
+    assert report.unknown_share == 0.0 and report.cut_share == 0.0 and report.problems() == []
+
+
+def test_extended_vocabulary_cuts_greek_into_fewer_pieces_and_survives_a_checkpoint(tmp_path):
+    import torch
+
+    from optical.data import load_bible_bitext
+    from optical.encoders import TokenEncoder
+    from optical.train import TrainConfig, load_student_weights, train
+
+    pairs = load_bible_bitext("grc").pairs[:32]
+    foreign = [pair.foreign for pair in pairs]
+    teacher = TokenEncoder(max_length=64).eval().requires_grad_(False)
+    student = TokenEncoder(max_length=64)
+    before = tokenization_report(student.tokenizer, foreign, 64, "foreign")
+    old_size = len(student.tokenizer)
+    config = TrainConfig(epochs=1, batch_size=16, device="cpu", extend_vocabulary=300)
+    train(student, teacher, pairs, config, checkpoint_dir=tmp_path, progress=False)
+    assert len(student.added_pieces) > 0 and len(student.tokenizer) == old_size + len(student.added_pieces)
+    assert student.transformer.get_input_embeddings().weight.shape[0] == len(student.tokenizer)
+    after = tokenization_report(student.tokenizer, foreign, 64, "foreign")
+    assert after.pieces_per_word < before.pieces_per_word and after.unknown_share == 0.0
+
+    restored = load_student_weights(TokenEncoder(max_length=64), tmp_path / "last.pt").eval()
+    assert restored.added_pieces == student.added_pieces
+    assert restored.tokenizer(foreign[:4])["input_ids"] == student.tokenizer(foreign[:4])["input_ids"]
+    with torch.no_grad():
+        torch.testing.assert_close(restored.embed(foreign[:4]), student.eval().embed(foreign[:4]))
+    # a rerun of the finished run resumes from the checkpoint with the same pieces
+    resumed = TokenEncoder(max_length=64)
+    train(resumed, teacher, pairs, config, checkpoint_dir=tmp_path, progress=False)
+    assert resumed.added_pieces == student.added_pieces
+
+
+def test_a_new_piece_starts_as_the_mean_of_the_pieces_it_replaces():
+    import torch
+
+    from optical.encoders import TokenEncoder
+
+    student = TokenEncoder(max_length=32)
+    embedding = student.transformer.get_input_embeddings().weight.detach().clone()
+    old_ids = student.tokenizer("λογος", add_special_tokens=False)["input_ids"]
+    assert len(old_ids) > 1
+    student.add_pieces(["λογος", "##λογος", "the"])  # "the" is known: skipped
+    assert student.added_pieces == ["λογος", "##λογος"]
+    assert student.tokenizer.tokenize("Λόγος") == ["λογος"]  # lower-cased, accents stripped, then one piece
+    new_row = student.transformer.get_input_embeddings().weight[student.tokenizer.convert_tokens_to_ids("λογος")]
+    torch.testing.assert_close(new_row.detach(), embedding[old_ids].mean(0))
