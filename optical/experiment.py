@@ -161,7 +161,10 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     if not is_main_process():  # the other torchrun workers only train their share of each batch
         run_training(progress=False)
         return pd.DataFrame(columns=list(RESULT_COLUMNS))
-    tokenization = _tokenization(teacher, student, train_pairs, collection, config.max_length)
+    tokenization = [
+        tokenization_report(teacher.tokenizer, [pair.english for pair in train_pairs], config.max_length, "English"),
+        *_student_tokenization(student, train_pairs, collection, config.max_length),
+    ]
     warn_about(tokenization)
     search = DocumentSearch(teacher, collection.documents, config.search, cache_dir=work_dir / "embeddings")
     timings["encode documents"] = time.perf_counter() - clock
@@ -218,21 +221,19 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     reports = "; ".join(reports)
     reports += ". Tokens (training pairs, queries): " + "; ".join(report.summary() for report in tokenization)
     if student.added_pieces:  # the tokenizer the trained student reads queries with
-        extended = _tokenization(teacher, student, train_pairs, collection, config.max_length)[1:]
+        extended = _student_tokenization(student, train_pairs, collection, config.max_length)
         reports += f"; with the {len(student.added_pieces):,} pieces added to the student's vocabulary: "
         reports += "; ".join(report.summary() for report in extended)
     _write_summary(summary, config, reports, collection, rows, trained, len(train_pairs), timings, device)
     return rows
 
 
-def _tokenization(teacher, student, train_pairs, collection, max_length: int) -> list[TokenizationReport]:
-    """The training pairs' English and foreign sides and the queries, each through its encoder's tokenizer."""
-    sides = (
-        (teacher, [pair.english for pair in train_pairs], "English"),
-        (student, [pair.foreign for pair in train_pairs], "foreign"),
-        (student, list(collection.queries.values()), "queries"),
-    )
-    return [tokenization_report(encoder.tokenizer, texts, max_length, side) for encoder, texts, side in sides]
+def _student_tokenization(student, train_pairs, collection, max_length: int) -> list[TokenizationReport]:
+    """The training pairs' foreign sides and the queries through the student's tokenizer."""
+    return [
+        tokenization_report(student.tokenizer, [pair.foreign for pair in train_pairs], max_length, "foreign"),
+        tokenization_report(student.tokenizer, list(collection.queries.values()), max_length, "queries"),
+    ]
 
 
 def _write_summary(path, config, bitext_summary, collection, rows, trained, num_pairs, timings, device) -> None:

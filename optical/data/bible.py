@@ -15,7 +15,7 @@ import json
 from functools import cache, partial
 from pathlib import Path
 
-from optical.data.bitext import Bitext, align_units
+from optical.data.bitext import Bitext, align_units, verse_id
 from optical.data.greek import GREEK, GREEK_SPLITS, greek_installed, load_greek_bitext
 
 # foreign ISO 639 code -> name, for the packaged Bibles
@@ -40,10 +40,6 @@ def _package_dir(language: str) -> Path:
             f"pip install {_PACKAGES[language]}"
         )
     return Path(spec.origin).parent
-
-
-def verse_id(book: str, chapter: int, verse: int) -> str:
-    return f"{book.replace(' ', '')}.{chapter}.{verse}"
 
 
 @cache

@@ -59,6 +59,11 @@ class Bitext:
         return [pair for pair in self.pairs if pair.group in wanted]
 
 
+def verse_id(book: str, chapter: int, verse: int) -> str:
+    """A Bible verse's pair id: ``"1 John", 3, 16`` -> ``"1John.3.16"``."""
+    return f"{book.replace(' ', '')}.{chapter}.{verse}"
+
+
 def align_units(english: dict[str, str], foreign: dict[str, str], group_of: dict[str, str], language: str) -> Bitext:
     """Pair units that share an id; count, never silently drop, what does not pair.
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from optical.data.bitext import Bitext, align_units
+from optical.data.bitext import Bitext, align_units, verse_id
 
 GREEK = "grc"  # ISO 639-3: Ancient Greek
 PACKAGE = "bible-alignments"
@@ -111,8 +111,9 @@ def _verse_key(word_id: str) -> str:
 
 
 def _verse_id(key: str, book_names: tuple[str, ...]) -> tuple[str, str]:
+    """``40001001`` -> (``"Matthew.1.1"``, ``"Matthew"``)."""
     book = book_names[int(key[:2]) - 1]
-    return f"{book.replace(' ', '')}.{int(key[2:5])}.{int(key[5:8])}", book
+    return verse_id(book, int(key[2:5]), int(key[5:8])), book
 
 
 def _read_tsv(path: Path) -> list[dict[str, str]]:
