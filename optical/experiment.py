@@ -30,8 +30,11 @@ from optical.metrics import DEFAULT_MEASURES, evaluate, write_run
 from optical.plots import plot_training_loss, plot_transport_plan
 from optical.results import RESULT_COLUMNS, record_results
 from optical.search import DocumentSearch, SearchSettings
+from optical.systems import BitextSystems, FusedSystem
 from optical.train import TrainConfig, non_default, pick_device, train, uses_bf16
 from optical.vocabulary import TokenizationReport, tokenization_report, warn_about
+
+SYSTEMS = ("student", "fused")  # what the main job evaluates besides the zero-shot teacher
 
 
 @dataclass
@@ -53,6 +56,7 @@ class MainConfig:
     work_dir: str = ".cache/optical"  # collections, runs, document embeddings, checkpoints
     train: TrainConfig = field(default_factory=TrainConfig)
     search: SearchSettings = field(default_factory=SearchSettings)
+    system: str = "student"  # student | fused: also BM25 and translate-encode on the training bitext's lexicon, fused
 
     @property
     def evaluated_on(self) -> str:
@@ -73,7 +77,10 @@ def evaluate_encoder(
     return means, per_query, run
 
 
-def _rows(config: MainConfig, objective: str, train_pairs: int, epochs: int, means: dict[str, float]) -> pd.DataFrame:
+def _rows(
+    config: MainConfig, objective: str, train_pairs: int, epochs: int, means: dict[str, float], scoring: str = ""
+) -> pd.DataFrame:
+    """Result rows of one system; ``scoring`` defaults to the search setting's."""
     return pd.DataFrame(
         [
             {
@@ -84,7 +91,7 @@ def _rows(config: MainConfig, objective: str, train_pairs: int, epochs: int, mea
                 "epochs": epochs,
                 "seed": config.train.seed,
                 "split": config.evaluated_on,
-                "scoring": config.search.scoring,
+                "scoring": scoring or config.search.scoring,
                 "measure": measure,
                 "value": value,
             }
@@ -131,6 +138,8 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
 
     if config.split not in ("dev", "test"):
         raise ValueError(f"split must be dev or test, got {config.split!r}")
+    if config.system not in SYSTEMS:
+        raise ValueError(f"system must be one of {SYSTEMS}, got {config.system!r}")
     training = read_bitext(config.train_bitext, language=config.language) if config.train_bitext else None
     bible = load_bible_bitext(config.language) if training is None or not config.collection else None
     splits = bible_splits(config.language)
@@ -204,13 +213,15 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
         figure.savefig(out_dir / name, dpi=130)
         plt.close(figure)  # a notebook shows the files; open figures would pile up over repeated runs
 
-    rows = pd.concat(
-        [
-            _rows(config, "zero-shot", 0, 0, zero_shot),
-            _rows(config, objective, len(train_pairs), config.train.epochs, distilled),
-        ],
-        ignore_index=True,
-    )
+    parts = [
+        _rows(config, "zero-shot", 0, 0, zero_shot),
+        _rows(config, objective, len(train_pairs), config.train.epochs, distilled),
+    ]
+    if config.system == "fused":
+        clock = time.perf_counter()
+        parts += _fused_rows(config, train_pairs, collection, teacher, student)
+        timings["bitext-only systems"] = time.perf_counter() - clock
+    rows = pd.concat(parts, ignore_index=True)
     record_results(rows, out_dir / "results.csv")
     summary = out_dir / f"main_{pair_name}.md"
     reports = []
@@ -228,6 +239,16 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     return rows
 
 
+def _fused_rows(config: MainConfig, train_pairs, collection, teacher, student) -> list[pd.DataFrame]:
+    """Rows of :class:`~optical.systems.FusedSystem`'s parts and fusion, its lexicon from ``train_pairs``."""
+    systems = BitextSystems.for_pairs(train_pairs, collection, work_dir=config.work_dir, teacher=teacher)
+    runs = FusedSystem().runs(systems, student)
+    return [
+        _rows(config, system, len(train_pairs), 0, evaluate(collection.qrels, run, DEFAULT_MEASURES), scoring)
+        for (system, scoring), run in runs.items()
+    ]
+
+
 def _student_tokenization(student, train_pairs, collection, max_length: int) -> list[TokenizationReport]:
     """The training pairs' foreign sides and the queries through the student's tokenizer."""
     return [
@@ -237,7 +258,8 @@ def _student_tokenization(student, train_pairs, collection, max_length: int) -> 
 
 
 def _write_summary(path, config, bitext_summary, collection, rows, trained, num_pairs, timings, device) -> None:
-    table = rows.pivot(index="objective", columns="measure", values="value").loc[["zero-shot", config.train.objective]]
+    systems = list(dict.fromkeys(rows.objective))
+    table = rows.pivot(index="objective", columns="measure", values="value").loc[systems]
     losses = trained.losses
     head, tail = sum(losses[:20]) / min(20, len(losses)), sum(losses[-20:]) / min(20, len(losses))
     lines = [

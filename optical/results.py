@@ -72,15 +72,20 @@ def per_language_table(
     *,
     study: str = "main",
     split: str = "test",
-    scoring: str = "dense",
+    scorings: tuple[str, ...] = ("dense",),
     measures: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """Language x objective rows, one column per measure, from the long-form results of one scoring.
+    """Language x objective rows, one column per measure, from the long-form results of ``scorings``
+    (e.g. the students' ``dense`` with the bitext-only systems' ``bm25`` and ``fused-score``).
 
     Where a configuration was run more than once with the same seed, its latest row counts; over
-    seeds, the mean is shown. measures: the columns to keep, in order (all when empty).
+    seeds, the mean is shown. An objective of a language under two of the scorings is refused, as
+    its rows would be averaged. measures: the columns to keep, in order (all when empty).
     """
-    rows = results[(results.study == study) & (results.split == split) & (results.scoring == scoring)]
+    rows = results[(results.study == study) & (results.split == split) & results.scoring.isin(scorings)]
+    twice = rows.groupby(["language", "objective"]).scoring.nunique()
+    if (twice > 1).any():
+        raise ValueError(f"objectives under several of the scorings {scorings}: {list(twice[twice > 1].index)}")
     keys = ["language", "objective", "train_pairs", "epochs", "seed", "measure"]
     latest = rows.drop_duplicates(subset=keys, keep="last")
     table = latest.pivot_table(index=["language", "objective"], columns="measure", values="value", aggfunc="mean")

@@ -19,6 +19,7 @@ import hashlib
 import json
 import zlib
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,15 @@ import pandas as pd
 import torch
 
 from optical.codeswitch import Lexicon, code_switch, induce_lexicon, translate_words
-from optical.data import BitextPair, bible_clir_collection, bible_splits, load_bible_bitext, sample_pairs
+from optical.data import (
+    Bitext,
+    BitextPair,
+    CLIRCollection,
+    bible_clir_collection,
+    bible_splits,
+    load_bible_bitext,
+    sample_pairs,
+)
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.metrics import DEFAULT_MEASURES, evaluate
 from optical.search import SCORINGS, DocumentSearch, SearchSettings
@@ -155,32 +164,52 @@ def grid(
 
 
 class _Shared:
-    """What all runs of a language reuse: teacher, collection, document embeddings, lexicon, held-out pairs."""
+    """What all runs of a language reuse: teacher, training pairs, and (built when first read) the collection,
+    document embeddings, lexicon and held-out pairs."""
 
     def __init__(self, settings: StudySettings, language: str) -> None:
-        work_dir = Path(settings.work_dir)
-        bitext = load_bible_bitext(language)
-        splits = bible_splits(language)
-        self.training = bitext.select(splits["train"])
-        held_out = bitext.select(splits[settings.split])
-        self.collection = bible_clir_collection(
-            held_out, name=f"bible-en-{language}-{settings.split}", num_queries=settings.num_queries
-        )
-        self.bitext_pairs = sample_pairs(held_out, settings.bitext_pairs, seed=1)
+        self.settings, self.language = settings, language
+        self.bitext = load_bible_bitext(language)
+        self.splits = bible_splits(language)
+        self.training = self.bitext.select(self.splits["train"])
         teacher = TokenEncoder(settings.teacher, max_length=settings.max_length).eval().requires_grad_(False)
         self.teacher = teacher.to(pick_device(settings.train.device))  # documents are encoded where training runs
-        self.searches = {
+
+    @cached_property
+    def held_out(self) -> Bitext:
+        return self.bitext.select(self.splits[self.settings.split])
+
+    @cached_property
+    def collection(self) -> CLIRCollection:
+        name = f"bible-en-{self.language}-{self.settings.split}"
+        return bible_clir_collection(self.held_out, name=name, num_queries=self.settings.num_queries)
+
+    @cached_property
+    def bitext_pairs(self) -> list[BitextPair]:
+        return sample_pairs(self.held_out, self.settings.bitext_pairs, seed=1)
+
+    @cached_property
+    def searches(self) -> dict[str, DocumentSearch]:
+        return {
             scoring: DocumentSearch(
                 self.teacher,
                 self.collection.documents,
                 SearchSettings(scoring=scoring),
-                cache_dir=work_dir / "embeddings",
+                cache_dir=Path(self.settings.work_dir) / "embeddings",
             )
-            for scoring in sorted({*settings.scorings, "dense"})
+            for scoring in sorted({*self.settings.scorings, "dense"})
         }
-        lexicon_source = sample_pairs(self.training, settings.lexicon_pairs, seed=0)
-        cache = work_dir / "lexicons" / f"en-{language}-{settings.lexicon_pairs}.json"
-        self.lexicon: Lexicon = induce_lexicon(lexicon_source, self.teacher.tokenizer, cache=cache)
+
+    @cached_property
+    def lexicon(self) -> Lexicon:
+        lexicon_source = sample_pairs(self.training, self.settings.lexicon_pairs, seed=0)
+        cache = Path(self.settings.work_dir) / "lexicons" / f"en-{self.language}-{self.settings.lexicon_pairs}.json"
+        return induce_lexicon(lexicon_source, self.teacher.tokenizer, cache=cache)
+
+    def prepare(self) -> _Shared:
+        """Build every part now: the documents encoded and the lexicon induced, cached in ``work_dir``."""
+        _ = self.searches, self.lexicon, self.bitext_pairs
+        return self
 
 
 _SHARED: dict[tuple[str, str], _Shared] = {}
@@ -382,6 +411,24 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
     return scores
 
 
+def study_checkpoint(run: StudyRun, settings: StudySettings, *, progress: bool = True) -> Path:
+    """The ``last.pt`` of ``run`` trained for its whole budget under ``settings``, without a curve (the
+    common budget's weights), for systems built on a study's students (``best_system.ipynb``).
+
+    Trained only when missing; a killed run resumes from its checkpoint, and a finished one is not
+    trained again. The scores of :func:`score_run` are neither read nor written.
+    """
+    if run.objective in UNTRAINED:
+        raise ValueError(f"{run.objective} trains no student")
+    settings = replace(settings, curve_every=0, keep_checkpoints=True)
+    checkpoint = Path(settings.work_dir) / "checkpoints" / f"study-{settings.key(run)}" / "last.pt"
+    finished = checkpoint.with_name("finished")
+    if not finished.exists():
+        _train_student(run, settings, _shared(settings, run.language), progress)
+        finished.touch()
+    return checkpoint
+
+
 def fill_cache(runs: list[StudyRun], settings: StudySettings, *, workers: int) -> None:
     """Train and score the runs the cache lacks in ``workers`` processes at once, each with its own runs.
 
@@ -394,9 +441,9 @@ def fill_cache(runs: list[StudyRun], settings: StudySettings, *, workers: int) -
     if not missing:
         return
     for language in sorted({run.language for run in missing}):
-        _shared(settings, language)
+        _shared(settings, language).prepare()
         if settings.curve_every:
-            _shared(_curve_settings(settings), language)
+            _shared(_curve_settings(settings), language).prepare()
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 

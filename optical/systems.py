@@ -1,22 +1,27 @@
-"""CLIR systems a user builds from bitext without training a student, on the Bible collections.
+"""CLIR systems a user builds from bitext alone, and their fusion.
 
 - ``bm25``: BM25 over the English documents, the query translated by the bitext's lexicon
   (:mod:`optical.lexical`; one-best or probabilistic);
 - ``translate-encode``: the query translated word by word (one-best), then encoded by an English
   encoder (the teacher, or any student), scored dense or MaxSim;
-- fusions of those runs (:mod:`optical.fusion`).
+- fusions of those runs and of trained students' runs (:mod:`optical.fusion`).
 
-:class:`BitextSystems` holds what they share for one language, bitext size and seed: the held-out
-collection (the same one the studies use), the teacher with its document encodings, and eflomal's
-link counts over exactly the training pairs a student of that size and seed gets.
+:class:`BitextSystems` holds what they share for one bitext and collection: the teacher with its
+document encodings and eflomal's link counts over the training pairs. :meth:`BitextSystems.bible`
+builds it on a Bible split from exactly the training pairs a student of that size and seed gets.
+
+A system trained with several seeds has one run per seed (:data:`SeedRuns`); its per-query values
+are averaged over seeds before they are compared, and a fusion fuses each seed's run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import Counter
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -24,8 +29,8 @@ import pandas as pd
 
 from optical.codeswitch import link_counts, translate_words
 from optical.data.bible import bible_splits, load_bible_bitext
-from optical.data.bitext import sample_pairs
-from optical.data.collection import bible_clir_collection
+from optical.data.bitext import BitextPair, sample_pairs
+from optical.data.collection import CLIRCollection, bible_clir_collection
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.fusion import reciprocal_rank_fusion, score_fusion
 from optical.lexical import BM25Settings, LexicalSearch, translate_query, translation_table
@@ -35,10 +40,30 @@ from optical.stats import paired_randomization_test
 
 
 class BitextSystems:
-    """Everything the untrained systems of one language need; runs are {qid: {docid: score}}."""
+    """Everything the bitext-only systems of one collection need; runs are {qid: {docid: score}}."""
 
     def __init__(
         self,
+        training: list[BitextPair],
+        collection: CLIRCollection,
+        *,
+        counts_cache: str | os.PathLike,
+        work_dir: str | os.PathLike = ".cache/optical",
+        teacher: TokenEncoder | None = None,
+        max_length: int = DEFAULT_MAX_LENGTH,
+    ) -> None:
+        """training: the bitext the lexicon is induced from; counts_cache: the JSON file of its link counts;
+        teacher: the English encoder of translated queries and of the documents (default: the packaged one)."""
+        self.training, self.collection, self.work_dir = training, collection, Path(work_dir)
+        self.teacher = teacher or TokenEncoder(DEFAULT_MODEL, max_length=max_length).eval().requires_grad_(False)
+        self._counts_cache = Path(counts_cache)
+        self._lexical: dict[tuple, LexicalSearch] = {}
+        self._dense: dict[str, DocumentSearch] = {}
+        self._translated: dict[int, dict[str, dict[str, float]]] = {}
+
+    @classmethod
+    def bible(
+        cls,
         language: str,
         *,
         train_pairs: int = 16000,
@@ -47,19 +72,36 @@ class BitextSystems:
         num_queries: int = 500,
         work_dir: str | os.PathLike = ".cache/optical",
         max_length: int = DEFAULT_MAX_LENGTH,
-    ) -> None:
-        self.language, self.work_dir = language, Path(work_dir)
+    ) -> BitextSystems:
+        """The systems of a packaged pair's ``split`` collection (the studies' own), from the ``train_pairs``
+        training-book pairs drawn with ``seed``."""
         bitext = load_bible_bitext(language)
         splits = bible_splits(language)
-        self.training = sample_pairs(bitext.select(splits["train"]), train_pairs, seed)
-        self.collection = bible_clir_collection(
+        collection = bible_clir_collection(
             bitext.select(splits[split]), name=f"bible-en-{language}-{split}", num_queries=num_queries
         )
-        self.teacher = TokenEncoder(DEFAULT_MODEL, max_length=max_length).eval().requires_grad_(False)
-        self._counts_cache = self.work_dir / "lexicons" / f"en-{language}-{train_pairs}-seed{seed}.counts.json"
-        self._lexical: dict[tuple, LexicalSearch] = {}
-        self._dense: dict[str, DocumentSearch] = {}
-        self._translated: dict[int, dict[str, dict[str, float]]] = {}
+        return cls(
+            sample_pairs(bitext.select(splits["train"]), train_pairs, seed),
+            collection,
+            counts_cache=Path(work_dir) / "lexicons" / f"en-{language}-{train_pairs}-seed{seed}.counts.json",
+            work_dir=work_dir,
+            max_length=max_length,
+        )
+
+    @classmethod
+    def for_pairs(
+        cls,
+        training: list[BitextPair],
+        collection: CLIRCollection,
+        *,
+        work_dir: str | os.PathLike,
+        teacher: TokenEncoder,
+    ) -> BitextSystems:
+        """The systems of any bitext and collection, the link counts cached under a digest of the pairs."""
+        text = "\n".join(f"{pair.english}\t{pair.foreign}" for pair in training)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        counts_cache = Path(work_dir) / "lexicons" / f"pairs-{digest}.counts.json"
+        return cls(training, collection, counts_cache=counts_cache, work_dir=work_dir, teacher=teacher)
 
     @cached_property
     def counts(self) -> dict[str, Counter]:
@@ -117,15 +159,104 @@ class BitextSystems:
 
 
 FUSIONS = {"rrf": reciprocal_rank_fusion, "score": score_fusion}
+SeedRuns = dict[int, Run]  # seed -> one system's run; a system that trains nothing has one entry
+SystemKey = tuple[str, str]  # (system, scoring), e.g. ("translate-encode", "maxsim")
 
 
-def fuse(method: str, lexical: Run, dense: Run, weight: float) -> Run:
-    """``method`` (rrf | score) fusion of a lexical and a dense run, weights 1 - ``weight`` and ``weight``."""
+def fuse(method: str, runs: Sequence[Run], weights: Sequence[float]) -> Run:
+    """``method`` (rrf | score) fusion of ``runs`` with ``weights`` (non-negative, summing to one); a run
+    of weight 0 is left out, so that it adds no documents either."""
     if method not in FUSIONS:
         raise ValueError(f"fusion must be one of {tuple(FUSIONS)}, got {method!r}")
-    if not 0 <= weight <= 1:
-        raise ValueError(f"the dense run's weight must be in [0, 1], got {weight}")
-    return FUSIONS[method]([lexical, dense], [1 - weight, weight])
+    if min(weights) < 0 or abs(sum(weights) - 1) > 1e-9:
+        raise ValueError(f"fusion weights must be non-negative and sum to one, got {list(weights)}")
+    kept = [(run, weight) for run, weight in zip(runs, weights, strict=True) if weight > 0]
+    return FUSIONS[method]([run for run, _ in kept], [weight for _, weight in kept])
+
+
+def at_seed(runs: SeedRuns, seed: int) -> Run:
+    """The run of ``seed``; a system with one run (it trains nothing, or was given one seed) has it at every seed."""
+    return runs[seed] if len(runs) > 1 else next(iter(runs.values()))
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """Systems fused by ``method`` with ``weights`` (summing to one), each system the key of its runs."""
+
+    systems: tuple[SystemKey, ...]
+    weights: tuple[float, ...]
+    method: str = "score"
+
+    def extended(self, system: SystemKey, weight: float) -> Fusion:
+        """This fusion with ``system`` added at ``weight``, the others scaled by 1 − ``weight``."""
+        return Fusion((*self.systems, system), (*(w * (1 - weight) for w in self.weights), weight), self.method)
+
+    def runs(self, runs: dict[SystemKey, SeedRuns]) -> SeedRuns:
+        """The fused run at each seed of its system with the most runs (seeded systems share their seeds)."""
+        seeds = max((runs[system] for system in self.systems), key=len)
+        return {
+            seed: fuse(self.method, [at_seed(runs[system], seed) for system in self.systems], self.weights)
+            for seed in seeds
+        }
+
+    @property
+    def name(self) -> str:
+        """E.g. ``bm25 + translate-encode maxsim (0.5)``: the systems (a (system, scoring) key's words once
+        each), and the weights after the first."""
+        names = [" ".join(dict.fromkeys(system)) for system in self.systems]
+        return " + ".join(names) + " (" + ", ".join(f"{w:.2g}" for w in self.weights[1:]) + ")"
+
+
+def seed_mean_per_query(
+    systems: BitextSystems, runs: SeedRuns, measures: tuple[str, ...] = DEFAULT_MEASURES
+) -> pd.DataFrame:
+    """(Q, measures) per-query values averaged over the seeds' runs: the unit of the paired tests."""
+    return sum(systems.per_query(run, measures) for run in runs.values()) / len(runs)
+
+
+@dataclass(frozen=True)
+class FusedSystem:
+    """The best bitext-only system as ``best_system.ipynb`` chose it on the en-ny dev books: BM25 over the
+    query translated into its top 3 English words per word (p(e|f)-weighted), fused by min-max score with
+    the teacher's MaxSim over the one-best word-by-word translation, the dense run weighted 0.5; a trained
+    student's run can be added at ``student_weight`` (0 leaves it out)."""
+
+    bm25: BM25Settings = BM25Settings(k1=0.4, b=1.0, translations=3, stem=True)
+    dense_scoring: str = "maxsim"
+    dense_weight: float = 0.5
+    student_scoring: str = "maxsim"
+    student_weight: float = 0.0
+    method: str = "score"
+
+    def runs(self, systems: BitextSystems, student: TokenEncoder | None = None) -> dict[SystemKey, Run]:
+        """Each part's run and the fused run, keyed (system, scoring): ``bm25``, ``translate-encode`` and
+        ``fused`` (``fused-<method>``), and the student's as ``student`` when it takes part."""
+        runs = {
+            ("bm25", "bm25"): systems.bm25_run(self.bm25),
+            ("translate-encode", self.dense_scoring): systems.encoder_run(scoring=self.dense_scoring),
+        }
+        weights = [1 - self.dense_weight, self.dense_weight]
+        if student is not None and self.student_weight > 0:
+            runs[("student", self.student_scoring)] = systems.encoder_run(
+                student, scoring=self.student_scoring, translate=False
+            )
+            weights = [w * (1 - self.student_weight) for w in weights] + [self.student_weight]
+        runs[("fused", f"fused-{self.method}")] = fuse(self.method, list(runs.values()), weights)
+        return runs
+
+
+def evaluate_systems(
+    systems: BitextSystems, runs: dict[SystemKey, SeedRuns], measures: tuple[str, ...] = DEFAULT_MEASURES
+) -> tuple[dict[SystemKey, pd.DataFrame], pd.DataFrame]:
+    """Each (system, scoring)'s (Q, measures) per-query values averaged over its seeds, and one row of
+    measure means per system, scoring and seed."""
+    per_query, rows = {}, []
+    for (system, scoring), seed_runs in runs.items():
+        frames = {seed: systems.per_query(run, measures) for seed, run in seed_runs.items()}
+        per_query[(system, scoring)] = sum(frames.values()) / len(frames)
+        key = {"system": system, "scoring": scoring}
+        rows += [key | {"seed": seed, **frame.mean().to_dict()} for seed, frame in frames.items()]
+    return per_query, pd.DataFrame(rows)
 
 
 def bm25_grid(systems: BitextSystems, settings: list[BM25Settings], measure: str = "MAP") -> pd.DataFrame:
@@ -138,15 +269,25 @@ def bm25_grid(systems: BitextSystems, settings: list[BM25Settings], measure: str
 
 
 def fusion_grid(
-    systems: BitextSystems, lexical: Run, dense: dict[str, Run], weights: list[float], measure: str = "MAP"
+    systems: BitextSystems,
+    runs: dict[SystemKey, SeedRuns],
+    bases: list[Fusion],
+    candidates: list[SystemKey],
+    weights: list[float],
+    measure: str = "MAP",
 ) -> pd.DataFrame:
-    """One row per dense run, fusion method and dense weight, with its mean ``measure`` and R@10, best first."""
+    """One row per base fusion, candidate system and weight w: the base extended by the candidate at w
+    (:meth:`Fusion.extended`), with its name, mean ``measure`` and R@10 (averaged over seeds per
+    query), the ``candidate`` and the :class:`Fusion` itself, best first. A tie keeps the grid's
+    order: list w = 0 first, and the base itself wins over a candidate that adds nothing."""
     rows = []
-    for name, run in dense.items():
-        for method in FUSIONS:
+    for base in bases:
+        for candidate in candidates:
             for weight in weights:
-                means = systems.per_query(fuse(method, lexical, run, weight), (measure, "R@10")).mean()
-                rows.append({"dense": name, "method": method, "weight": weight, **means.to_dict()})
+                fusion = base.extended(candidate, weight)
+                means = seed_mean_per_query(systems, fusion.runs(runs), (measure, "R@10")).mean()
+                row = {"system": fusion.name, "method": base.method, "weight": weight, **means.to_dict()}
+                rows.append(row | {"candidate": candidate, "fusion": fusion})
     return pd.DataFrame(rows).sort_values(measure, ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -164,25 +305,22 @@ def compare_systems(per_query: dict[str, pd.DataFrame], measures: tuple[str, ...
 
 
 def systems_results_rows(
-    table: pd.DataFrame, measures: tuple[str, ...], *, study: str, language: str, seed: int, split: str
+    per_seed: pd.DataFrame, measures: tuple[str, ...], *, study: str, language: str, split: str
 ) -> pd.DataFrame:
-    """``results.csv`` rows of a :func:`compare_systems` table indexed by (system, scoring), with a
-    ``bitext pairs`` column: the system as objective, no epochs."""
+    """``results.csv`` rows from one row per system, scoring and seed with ``bitext pairs`` and the
+    measures' means: the system as objective, no epochs."""
+    long = per_seed.melt(id_vars=["system", "scoring", "seed", "bitext pairs"], value_vars=list(measures))
     return pd.DataFrame(
-        [
-            {
-                "study": study,
-                "language": f"en-{language}",
-                "objective": system,
-                "train_pairs": int(table.loc[(system, scoring), "bitext pairs"]),
-                "epochs": 0,
-                "seed": seed,
-                "split": split,
-                "scoring": scoring,
-                "measure": measure,
-                "value": float(table.loc[(system, scoring), measure]),
-            }
-            for system, scoring in table.index
-            for measure in measures
-        ]
+        {
+            "study": study,
+            "language": f"en-{language}",
+            "objective": long.system,
+            "train_pairs": long["bitext pairs"].astype(int),
+            "epochs": 0,
+            "seed": long.seed.astype(int),
+            "split": split,
+            "scoring": long.scoring,
+            "measure": long.variable,
+            "value": long.value.astype(float),
+        }
     )

@@ -123,15 +123,70 @@ def test_score_fusion_by_hand():
         reciprocal_rank_fusion([])
 
 
-def test_fuse_weights_the_dense_run_and_checks_its_arguments():
+def test_fuse_checks_method_and_weights():
     from optical.systems import fuse
 
-    assert fuse("score", RUN_A, RUN_B, 1.0)["q1"] == pytest.approx({"a": 0.5, "b": 0.0, "c": 1.0, "d": 0.0})
-    assert fuse("rrf", RUN_A, RUN_B, 0.0)["q1"] == reciprocal_rank_fusion([RUN_A])["q1"] | {"c": 1 / 63, "d": 0.0}
+    assert fuse("score", [RUN_A, RUN_B], [0.0, 1.0])["q1"] == pytest.approx({"a": 0.5, "c": 1.0, "d": 0.0})
+    assert fuse("rrf", [RUN_A, RUN_B], [1.0, 0.0]) == reciprocal_rank_fusion([RUN_A])  # d is left out too
     with pytest.raises(ValueError, match="fusion must be one of"):
-        fuse("max", RUN_A, RUN_B, 0.5)
-    with pytest.raises(ValueError, match="weight"):
-        fuse("rrf", RUN_A, RUN_B, 1.5)
+        fuse("max", [RUN_A, RUN_B], [0.5, 0.5])
+    with pytest.raises(ValueError, match="sum to one"):
+        fuse("rrf", [RUN_A, RUN_B], [1.5, -0.5])
+    with pytest.raises(ValueError, match="sum to one"):
+        fuse("rrf", [RUN_A, RUN_B], [0.5, 0.6])
+
+
+LEXICAL, DENSE, STUDENT = ("bm25", "bm25"), ("translate-encode", "maxsim"), ("ot", "dense")
+
+
+def test_a_fusion_is_extended_by_scaling_the_weights_it_has():
+    from optical.systems import Fusion
+
+    pair = Fusion((LEXICAL,), (1.0,)).extended(DENSE, 0.4)
+    assert pair.systems == (LEXICAL, DENSE) and pair.weights == pytest.approx((0.6, 0.4))
+    triple = pair.extended(STUDENT, 0.5)
+    assert triple.weights == pytest.approx((0.3, 0.2, 0.5)) and sum(triple.weights) == pytest.approx(1.0)
+    assert triple.name == "bm25 + translate-encode maxsim + ot dense (0.2, 0.5)"
+    assert pair.extended(STUDENT, 0.0).weights == pytest.approx((0.6, 0.4, 0.0))
+
+
+def test_a_fusion_with_a_seeded_system_fuses_each_seed_with_the_unseeded_runs():
+    from optical.systems import Fusion, fuse
+
+    student_runs = {0: RUN_B, 1: {"q1": {"b": 1.0, "d": 0.5}}}
+    runs = {LEXICAL: {0: RUN_A}, STUDENT: student_runs}
+    fusion = Fusion((LEXICAL, STUDENT), (0.5, 0.5), "score")
+    fused = fusion.runs(runs)
+    assert list(fused) == [0, 1]
+    for seed in (0, 1):
+        assert fused[seed] == fuse("score", [RUN_A, student_runs[seed]], [0.5, 0.5])
+    assert list(Fusion((LEXICAL,), (1.0,)).runs(runs)) == [0]
+
+
+def _systems_on(qrels, tmp_path):
+    """BitextSystems over a hand-made collection: evaluation needs no teacher or bitext."""
+    from optical.data.collection import CLIRCollection
+    from optical.systems import BitextSystems
+
+    collection = CLIRCollection("toy", {qid: "" for qid in qrels}, {}, qrels)
+    return BitextSystems([], collection, counts_cache=tmp_path / "counts.json", teacher=object())
+
+
+def test_systems_are_evaluated_per_seed_and_averaged_per_query(tmp_path):
+    from optical.systems import Fusion, evaluate_systems, fusion_grid
+
+    systems = _systems_on({"q1": {"a": 1}, "q2": {"x": 1}}, tmp_path)
+    good, bad = {"q1": {"a": 2.0, "c": 1.0}, "q2": {"x": 1.0}}, {"q1": {"c": 2.0, "a": 1.0}, "q2": {"y": 1.0}}
+    per_query, per_seed = evaluate_systems(systems, {STUDENT: {0: good, 1: bad}, LEXICAL: {0: good}}, ("MAP",))
+    assert per_query[STUDENT].MAP.to_dict() == pytest.approx({"q1": (1 + 0.5) / 2, "q2": (1 + 0) / 2})
+    assert per_seed[per_seed.system == "ot"].set_index("seed").MAP.to_dict() == pytest.approx({0: 1.0, 1: 0.25})
+    assert per_seed[per_seed.system == "bm25"].MAP.tolist() == pytest.approx([1.0])
+
+    runs = {LEXICAL: {0: bad}, DENSE: {0: good}, STUDENT: {0: bad, 1: bad}}
+    grid = fusion_grid(systems, runs, [Fusion((LEXICAL,), (1.0,))], [DENSE, STUDENT], [0.0, 0.9])
+    assert grid.iloc[0].candidate == DENSE and grid.iloc[0].weight == 0.9 and grid.iloc[0].MAP == pytest.approx(1.0)
+    nothing_added = grid[grid.weight == 0.0]
+    assert nothing_added.MAP.tolist() == pytest.approx([0.25, 0.25])  # the base alone, none of good's documents
 
 
 def test_systems_are_compared_with_the_best_by_paired_tests():
@@ -147,7 +202,11 @@ def test_systems_are_compared_with_the_best_by_paired_tests():
     table = compare_systems({("weak", "dense"): weak, ("strong", "bm25"): strong, ("same", "maxsim"): same}, ("MAP",))
     assert list(table.index) == [("strong", "bm25"), ("same", "maxsim"), ("weak", "dense")]
     assert np.isnan(table.p.iloc[0]) and table.p.iloc[2] < 0.001 and table.p.iloc[1] > 0.001
-    table.insert(0, "bitext pairs", [100, 100, 0])
-    rows = systems_results_rows(table, ("MAP",), study="s", language="ny", seed=0, split="dev")
-    assert list(rows.scoring) == ["bm25", "maxsim", "dense"] and list(rows.train_pairs) == [100, 100, 0]
-    assert rows.value.iloc[2] == pytest.approx(weak.MAP.mean())
+
+    per_seed = pd.DataFrame(
+        {"system": ["ot", "ot", "zero-shot"], "scoring": "dense", "seed": [0, 1, 0], "bitext pairs": [100, 100, 0]}
+        | {"MAP": [0.5, 0.7, 0.1]}
+    )
+    rows = systems_results_rows(per_seed, ("MAP",), study="s", language="ny", split="dev")
+    assert list(rows.seed) == [0, 1, 0] and list(rows.train_pairs) == [100, 100, 0]
+    assert list(rows.value) == [0.5, 0.7, 0.1] and set(rows.measure) == {"MAP"} and set(rows.epochs) == {0}

@@ -134,6 +134,28 @@ def test_main_job_on_a_user_collection(tmp_path, work_dir, bitext, search):
     assert "search: `{" in (tmp_path / "out" / "main_en-ny.md").read_text()
 
 
+def test_main_job_adds_the_fused_bitext_only_system(tmp_path, work_dir, bitext):
+    write_user_collection(tmp_path / "clef-like", bitext)
+    args = ["--collection", str(tmp_path / "clef-like"), "--train-pairs", "400", "--epochs", "1", "--device", "cpu"]
+    args += ["--out-dir", str(tmp_path / "out"), "--work-dir", str(work_dir)]
+    with pytest.raises(ValueError, match="system must be one of"):
+        main([*args, "--system", "bm25"])
+    main([*args, "--system", "fused"])
+    results = pd.read_csv(tmp_path / "out" / "results.csv")
+    scoring = results.drop_duplicates("objective").set_index("objective").scoring.to_dict()
+    assert scoring == {
+        "zero-shot": "dense",
+        "ot": "dense",
+        "bm25": "bm25",
+        "translate-encode": "maxsim",
+        "fused": "fused-score",
+    }
+    assert set(results[results.objective.isin(["bm25", "fused"])].train_pairs) == {400}  # the lexicon's bitext
+    mean_ap = results[results.measure == "MAP"].set_index("objective").value
+    assert mean_ap["bm25"] > mean_ap["zero-shot"]  # 400 pairs already translate some query words
+    assert "| fused" in (tmp_path / "out" / "main_en-ny.md").read_text()
+
+
 def make_tiny_student(folder, bitext):
     """A 2-layer, 64-wide BERT with its own WordPiece vocabulary learned from Chichewa: a stand-in for a
     local AfriBERTa or XLM-R folder (other width, other tokenizer)."""

@@ -46,7 +46,7 @@ def test_train_then_per_language_results(tmp_path, work_dir):
     small = {"TRAIN_PAIRS": 32, "EPOCHS": 1, "NUM_QUERIES": 20, "SPLIT": "dev", "DEVICE": "cpu"}
     execute("train_and_evaluate.ipynb", tmp_path, **small, OUT_DIR=str(figures), WORK_DIR=str(work_dir))
     results = pd.read_csv(figures / "results.csv")
-    assert len(results) == 10 and set(results.objective) == {"zero-shot", "ot"}
+    assert len(results) == 25 and set(results.objective) == {"zero-shot", "ot", "bm25", "translate-encode", "fused"}
     for name in ("transport_plan_en-ny.png", "training_loss_en-ny.png"):
         assert (figures / name).read_bytes()[:8] == PNG_MAGIC
 
@@ -56,6 +56,7 @@ def test_train_then_per_language_results(tmp_path, work_dir):
     assert (figures / "per_language_main_dev.png").read_bytes()[:8] == PNG_MAGIC
     table = (figures / "per_language_main_dev.md").read_text()
     assert "zero-shot" in table and "en-ny" in table and "nDCG@10" in table
+    assert "| fused" in table and "| bm25" in table and "translate-encode" not in table  # maxsim: not listed
 
 
 def test_a_failing_notebook_names_the_cell(tmp_path, work_dir):
@@ -281,21 +282,30 @@ def test_best_system_notebook(tmp_path, work_dir):
         tmp_path,
         TRAIN_PAIRS=300,
         NUM_QUERIES=20,
+        MAX_LENGTH=48,
         K1=[1.2],
         B=[0.5, 0.75],
         TRANSLATIONS=[1, 2],
         STEM=[True],
         FUSION_WEIGHTS=[0.5],
+        ADDED_WEIGHTS=[0.0, 0.5],
+        STUDENT_RECIPES={"ot": [{}]},
+        STUDENT_SEEDS=[0, 1],
+        EPOCHS=1,
+        DEVICE="cpu",
         SPLIT="dev",
         OUT_DIR=str(figures),
         WORK_DIR=str(work_dir),
     )
     table = (figures / "best_system_en-ny.md").read_text()
     assert "bm25, one-best" in table and "translate-encode" in table and "zero-shot" in table
+    assert "bm25 + ot maxsim" in table or "bm25 + ot dense" in table  # every dense system's best fusion
     results = pd.read_csv(figures / "results.csv")
     assert set(results.study) == {"best_system"} and set(results.split) == {"dev"}
     assert {"bm25", "dense", "maxsim"} <= set(results.scoring) and results.scoring.str.startswith("fused-").any()
     assert set(results[results.objective == "zero-shot"].train_pairs) == {0}
+    assert set(results[results.objective == "ot"].seed) == {0, 1}  # a row per student seed
+    assert set(results[results.objective == "translate-encode"].seed) == {0}
 
 
 def test_vocabulary_notebook(tmp_path, work_dir):
@@ -306,3 +316,15 @@ def test_vocabulary_notebook(tmp_path, work_dir):
     )
     table = (figures / "vocabulary_en-grc.md").read_text()
     assert "teacher's" in table and "+500 pieces" in table and "query pieces per word" in table
+
+
+def test_the_batch_runner_passes_only_parameters_the_notebooks_declare():
+    """papermill warns, and runs on, when given a parameter the notebook lacks: the setting would be lost."""
+    runner = load_batch_runner()
+    declared = {path.name: set(papermill.inspect_notebook(path)) for path in NOTEBOOKS.glob("*.ipynb")}
+    for own in runner.LANGUAGE_PARAMETERS.values():
+        assert set(own) <= declared["train_and_evaluate.ipynb"] & declared["transport_plans.ipynb"]
+    for own in runner.BEST_SYSTEM_PARAMETERS.values():
+        assert set(own) <= declared["best_system.ipynb"]
+    for notebook, _, own in runner.STUDIES:
+        assert set(own) <= declared[notebook]

@@ -112,8 +112,13 @@ def test_a_maxsim_run_keeps_the_dense_rows_of_the_same_run(tmp_path):
     table = read_results(path)
     assert len(table) == 6 and set(table.scoring) == {"dense", "maxsim"}
     assert (table[table.scoring == "dense"].value < 1).all()  # not replaced by the MaxSim rerun
-    assert per_language_table(table, study="s", split="dev", scoring="maxsim").loc[("en-ny", "w0"), "MAP"] == 9.0
+    assert per_language_table(table, study="s", split="dev", scorings=("maxsim",)).loc[("en-ny", "w0"), "MAP"] == 9.0
     assert per_language_table(table, study="s", split="dev").loc[("en-ny", "w0"), "MAP"] < 1
+    with pytest.raises(ValueError, match="several of the scorings"):  # two scorings of one objective: not averaged
+        per_language_table(table, study="s", split="dev", scorings=("dense", "maxsim"))
+    fused = rows(0, 1).assign(objective="fused", scoring="fused-score", value=0.5)
+    both = per_language_table(pd.concat([table, fused]), study="s", split="dev", scorings=("dense", "fused-score"))
+    assert both.loc[("en-ny", "fused"), "MAP"] == 0.5 and both.loc[("en-ny", "w0"), "MAP"] < 1
 
 
 def test_a_table_from_before_scorings_reads_as_dense(tmp_path):

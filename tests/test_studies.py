@@ -239,3 +239,27 @@ def test_workers_fill_the_cache_and_runs_are_scored_at_their_best_and_last_step(
         assert best < 2 or values["clean"] == values["clean@last"]  # scored at the last step when it was the best
     tests = significance(runs, curved, reference="ot", query_set="clean@last")
     assert set(tests.baseline) == {"kl", "zero-shot"} and tests["p-value"].between(0, 1).all()
+
+
+def test_a_study_checkpoint_is_trained_once_and_a_killed_one_resumes(settings, monkeypatch):
+    import shutil
+
+    import torch
+
+    run = StudyRun(objective="ot", train_pairs=16, seed=3)
+    path = studies.study_checkpoint(run, settings, progress=False)
+    try:
+        assert torch.load(path, weights_only=False)["step"] == 2  # 16 pairs in batches of 8, one epoch
+        (path.parent / "finished").unlink()  # as if killed after its last save: resumes, trains no step again
+        assert studies.study_checkpoint(run, settings, progress=False) == path
+        assert len(torch.load(path, weights_only=False)["losses"]) == 2
+
+        def no_training(*args, **kwargs):
+            raise AssertionError("a finished student trained again")
+
+        monkeypatch.setattr(studies, "train", no_training)
+        assert studies.study_checkpoint(run, settings, progress=False) == path
+        with pytest.raises(ValueError, match="trains no student"):
+            studies.study_checkpoint(StudyRun(objective="zero-shot"), settings)
+    finally:
+        shutil.rmtree(path.parent)  # the other tests expect no study checkpoint in the session's folder
