@@ -57,6 +57,9 @@ class MainConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     search: SearchSettings = field(default_factory=SearchSettings)
     system: str = "student"  # student | fused: also BM25 and translate-encode on the training bitext's lexicon, fused
+    fused_student_weight: float = (
+        0.0  # with --system fused: the student's MaxSim run's weight in the fusion (0: left out)
+    )
 
     @property
     def evaluated_on(self) -> str:
@@ -140,6 +143,8 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
         raise ValueError(f"split must be dev or test, got {config.split!r}")
     if config.system not in SYSTEMS:
         raise ValueError(f"system must be one of {SYSTEMS}, got {config.system!r}")
+    if not 0 <= config.fused_student_weight < 1:
+        raise ValueError(f"fused_student_weight must be in [0, 1), got {config.fused_student_weight}")
     training = read_bitext(config.train_bitext, language=config.language) if config.train_bitext else None
     bible = load_bible_bitext(config.language) if training is None or not config.collection else None
     splits = bible_splits(config.language)
@@ -240,12 +245,14 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
 
 
 def _fused_rows(config: MainConfig, train_pairs, collection, teacher, student) -> list[pd.DataFrame]:
-    """Rows of :class:`~optical.systems.FusedSystem`'s parts and fusion, its lexicon from ``train_pairs``."""
+    """Rows of :class:`~optical.systems.FusedSystem`'s parts and fusion, its lexicon from ``train_pairs``
+    (the student's own run has its rows already)."""
     systems = BitextSystems.for_pairs(train_pairs, collection, work_dir=config.work_dir, teacher=teacher)
-    runs = FusedSystem().runs(systems, student)
+    runs = FusedSystem(student_weight=config.fused_student_weight).runs(systems, student)
     return [
         _rows(config, system, len(train_pairs), 0, evaluate(collection.qrels, run, DEFAULT_MEASURES), scoring)
         for (system, scoring), run in runs.items()
+        if system != "student"
     ]
 
 

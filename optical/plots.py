@@ -70,12 +70,14 @@ def plot_per_language(table: pd.DataFrame) -> Figure:
     table: the (language, objective) x measure frame of :func:`optical.results.per_language_table`.
     """
     measures = list(table.columns)
-    fig, axes = plt.subplots(1, len(measures), figsize=(3.2 * len(measures), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(measures), figsize=(3.2 * len(measures), 3.8), squeeze=False)
     for ax, measure in zip(axes[0], measures, strict=True):
-        table[measure].unstack("objective").plot.bar(ax=ax, rot=0, legend=ax is axes[0][0])
+        table[measure].unstack("objective").plot.bar(ax=ax, rot=0, legend=False)
         ax.set_title(measure)
         ax.set_xlabel("")
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)  # below: covers no bar
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 

@@ -15,7 +15,7 @@ RESULT_KEY = RESULT_COLUMNS[:-1]  # a configuration and measure: one row, its la
 NO_SCORING = "-"  # the scoring of rows that rank nothing (word-link agreement of transport plans)
 
 
-def record_results(rows: pd.DataFrame, path: str | os.PathLike) -> Path:
+def record_results(rows: pd.DataFrame, path: str | os.PathLike, *, supersedes: tuple[str, ...] = ()) -> Path:
     """Write ``rows`` (the RESULT_COLUMNS, extra columns refused) into the CSV at ``path``.
 
     A row replaces the value of the table's row of the same configuration and measure (RESULT_KEY),
@@ -23,6 +23,10 @@ def record_results(rows: pd.DataFrame, path: str | os.PathLike) -> Path:
     table; other rows are kept and new ones added at the end. The table is rewritten into a temporary
     file renamed over it, under an exclusive lock on a file beside it, so concurrent runs lose no row
     and a run killed mid-write leaves the old table whole.
+
+    supersedes: columns that name one whole table of a notebook, e.g. ``("study", "language", "split")``:
+    the old rows of each such table the new rows belong to are dropped unless a new row replaces
+    them, so a system a rerun no longer produces leaves the file.
     """
     extra = set(rows.columns) - set(RESULT_COLUMNS)
     missing = set(RESULT_COLUMNS) - set(rows.columns)
@@ -34,6 +38,11 @@ def record_results(rows: pd.DataFrame, path: str | os.PathLike) -> Path:
     with open(path.parent / f".{path.name}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         old = read_results(path)
+        if supersedes and len(old):
+            columns = list(supersedes)
+            tables = pd.MultiIndex.from_frame(new[columns].astype(str))
+            stale = pd.MultiIndex.from_frame(old[columns].astype(str)).isin(tables) & ~_keys(old).isin(_keys(new))
+            old = old[~stale].reset_index(drop=True)
         old_keys, new_keys = _keys(old), _keys(new)
         replaced = old_keys.isin(new_keys)
         new_values = pd.Series(new["value"].to_numpy(), index=new_keys)
@@ -78,14 +87,14 @@ def per_language_table(
     """Language x objective rows, one column per measure, from the long-form results of ``scorings``
     (e.g. the students' ``dense`` with the bitext-only systems' ``bm25`` and ``fused-score``).
 
-    Where a configuration was run more than once with the same seed, its latest row counts; over
-    seeds, the mean is shown. An objective of a language under two of the scorings is refused, as
-    its rows would be averaged. measures: the columns to keep, in order (all when empty).
+    ``scorings`` is an order of preference: an objective of a language with rows under several of them
+    is shown under the first (its scorings are never averaged together). Where a configuration was run
+    more than once with the same seed, its latest row counts; over seeds, the mean is shown.
+    measures: the columns to keep, in order (all when empty).
     """
     rows = results[(results.study == study) & (results.split == split) & results.scoring.isin(scorings)]
-    twice = rows.groupby(["language", "objective"]).scoring.nunique()
-    if (twice > 1).any():
-        raise ValueError(f"objectives under several of the scorings {scorings}: {list(twice[twice > 1].index)}")
+    preference = rows.scoring.map({scoring: rank for rank, scoring in enumerate(scorings)})
+    rows = rows[preference == preference.groupby([rows.language, rows.objective]).transform("min")]
     keys = ["language", "objective", "train_pairs", "epochs", "seed", "measure"]
     latest = rows.drop_duplicates(subset=keys, keep="last")
     table = latest.pivot_table(index=["language", "objective"], columns="measure", values="value", aggfunc="mean")

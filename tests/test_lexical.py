@@ -187,6 +187,7 @@ def test_systems_are_evaluated_per_seed_and_averaged_per_query(tmp_path):
     assert grid.iloc[0].candidate == DENSE and grid.iloc[0].weight == 0.9 and grid.iloc[0].MAP == pytest.approx(1.0)
     nothing_added = grid[grid.weight == 0.0]
     assert nothing_added.MAP.tolist() == pytest.approx([0.25, 0.25])  # the base alone, none of good's documents
+    assert fusion_grid(systems, runs, [Fusion((LEXICAL,), (1.0,))], [], [0.5]).empty  # no student to add
 
 
 def test_systems_are_compared_with_the_best_by_paired_tests():

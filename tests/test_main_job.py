@@ -155,6 +155,14 @@ def test_main_job_adds_the_fused_bitext_only_system(tmp_path, work_dir, bitext):
     assert mean_ap["bm25"] > mean_ap["zero-shot"]  # 400 pairs already translate some query words
     assert "| fused" in (tmp_path / "out" / "main_en-ny.md").read_text()
 
+    with pytest.raises(ValueError, match="fused_student_weight"):
+        main([*args, "--system", "fused", "--fused-student-weight", "1"])
+    main([*args, "--system", "fused", "--fused-student-weight", "0.5"])  # the trained student joins the fusion
+    with_student = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert set(with_student.objective) == set(results.objective)  # the student's rows are its own, once
+    fused_map = with_student[with_student.measure == "MAP"].set_index("objective").value
+    assert fused_map["fused"] != mean_ap["fused"] and fused_map["bm25"] == mean_ap["bm25"]
+
 
 def make_tiny_student(folder, bitext):
     """A 2-layer, 64-wide BERT with its own WordPiece vocabulary learned from Chichewa: a stand-in for a

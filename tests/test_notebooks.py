@@ -3,6 +3,7 @@
 import importlib.util
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 import papermill
 import pytest
@@ -20,8 +21,6 @@ def execute(name: str, tmp_path: Path, **parameters) -> None:
 
 
 def test_notebooks_have_a_parameters_cell_first():
-    import nbformat
-
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
         code = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
         assert "parameters" in code[0].metadata.get("tags", []), path.name
@@ -32,8 +31,6 @@ def test_papermill_reads_every_parameter_of_every_notebook():
     """papermill skips a parameter line it cannot parse (e.g. an '=' inside its comment) and then ignores any
     value passed for it, in silence but for a log line."""
     import ast
-
-    import nbformat
 
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
         cell = next(cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code")
@@ -56,7 +53,7 @@ def test_train_then_per_language_results(tmp_path, work_dir):
     assert (figures / "per_language_main_dev.png").read_bytes()[:8] == PNG_MAGIC
     table = (figures / "per_language_main_dev.md").read_text()
     assert "zero-shot" in table and "en-ny" in table and "nDCG@10" in table
-    assert "| fused" in table and "| bm25" in table and "translate-encode" not in table  # maxsim: not listed
+    assert "| fused" in table and "| bm25" in table and "| translate-encode" in table  # its MaxSim rows
 
 
 def test_a_failing_notebook_names_the_cell(tmp_path, work_dir):
@@ -127,8 +124,6 @@ def load_batch_runner():
 
 
 def test_a_failed_batch_run_exits_naming_notebook_and_cell_and_keeps_the_good_output(tmp_path):
-    import nbformat
-
     notebook = nbformat.v4.new_notebook(
         metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}
     )
@@ -306,6 +301,9 @@ def test_best_system_notebook(tmp_path, work_dir):
     assert set(results[results.objective == "zero-shot"].train_pairs) == {0}
     assert set(results[results.objective == "ot"].seed) == {0, 1}  # a row per student seed
     assert set(results[results.objective == "translate-encode"].seed) == {0}
+    executed = nbformat.read(tmp_path / "executed-best_system.ipynb", as_version=4)
+    recommendation = "".join(output.get("text", "") for output in executed.cells[-1].outputs)
+    assert recommendation.startswith("For en-ny, deploy bm25 + ")  # it ends in the dev's choice, in words
 
 
 def test_vocabulary_notebook(tmp_path, work_dir):
