@@ -57,9 +57,7 @@ class MainConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     search: SearchSettings = field(default_factory=SearchSettings)
     system: str = "student"  # student | fused: also BM25 and translate-encode on the training bitext's lexicon, fused
-    fused_student_weight: float = (
-        0.0  # with --system fused: the student's MaxSim run's weight in the fusion (0: left out)
-    )
+    fused_student_weight: float = 0.0  # with --system fused: the student's MaxSim run's weight (0: left out)
 
     @property
     def evaluated_on(self) -> str:

@@ -37,13 +37,13 @@ def record_results(rows: pd.DataFrame, path: str | os.PathLike, *, supersedes: t
     new = rows.loc[:, list(RESULT_COLUMNS)].drop_duplicates(subset=list(RESULT_KEY), keep="last")
     with open(path.parent / f".{path.name}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        old = read_results(path)
+        old, new_keys = read_results(path), _keys(new)
         if supersedes and len(old):
             columns = list(supersedes)
             tables = pd.MultiIndex.from_frame(new[columns].astype(str))
-            stale = pd.MultiIndex.from_frame(old[columns].astype(str)).isin(tables) & ~_keys(old).isin(_keys(new))
+            stale = pd.MultiIndex.from_frame(old[columns].astype(str)).isin(tables) & ~_keys(old).isin(new_keys)
             old = old[~stale].reset_index(drop=True)
-        old_keys, new_keys = _keys(old), _keys(new)
+        old_keys = _keys(old)
         replaced = old_keys.isin(new_keys)
         new_values = pd.Series(new["value"].to_numpy(), index=new_keys)
         old.loc[replaced, "value"] = new_values.reindex(old_keys[replaced]).to_numpy()  # in place: no reordering

@@ -128,6 +128,10 @@ class StudySettings:
         text = json.dumps({"run": non_default(run), "settings": settings}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+    def checkpoint_dir(self, run: StudyRun) -> Path:
+        """Where ``run`` keeps its training checkpoint (``last.pt``), named by its cache key."""
+        return Path(self.work_dir) / "checkpoints" / f"study-{self.key(run)}"
+
 
 def grid(
     languages: list[str],
@@ -278,7 +282,7 @@ def _train_student(
         ]
     fields = {**asdict(settings.train), **dict(run.recipe)}
     config = TrainConfig(**{**fields, "objective": run.objective, "epochs": run.epochs, "seed": run.seed})
-    checkpoint_dir = Path(settings.work_dir) / "checkpoints" / f"study-{settings.key(run)}"
+    checkpoint_dir = settings.checkpoint_dir(run)
     teacher_cache = Path(settings.work_dir) / "teacher_states" if settings.cache_teacher_states else None
     curve = None
     if settings.curve_every:
@@ -421,7 +425,7 @@ def study_checkpoint(run: StudyRun, settings: StudySettings, *, progress: bool =
     if run.objective in UNTRAINED:
         raise ValueError(f"{run.objective} trains no student")
     settings = replace(settings, curve_every=0, keep_checkpoints=True)
-    checkpoint = Path(settings.work_dir) / "checkpoints" / f"study-{settings.key(run)}" / "last.pt"
+    checkpoint = settings.checkpoint_dir(run) / "last.pt"
     finished = checkpoint.with_name("finished")
     if not finished.exists():
         _train_student(run, settings, _shared(settings, run.language), progress)

@@ -15,6 +15,14 @@ pytestmark = pytest.mark.slow
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
+def test_every_flag_has_help(capsys):
+    """A field's help is the comment on its line; one the formatter wraps onto other lines is lost."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    helps = re.findall(r"^  (--[\w-]+)(?: [A-Z_]+)?\n?\s+(.*)$", capsys.readouterr().out, flags=re.M)
+    assert len(helps) > 30 and not [flag for flag, text in helps if text.startswith("(default")]
+
+
 def test_main_job_trains_evaluates_and_writes_results_and_figures(tmp_path, work_dir):
     out = tmp_path / "figures"
     args = [

@@ -65,8 +65,9 @@ def test_runs_are_scored_cached_and_tabulated(settings, monkeypatch):
 
     monkeypatch.setattr(studies, "train", no_training)
     pd.testing.assert_frame_equal(run_study(runs, settings, progress=False), scores)
-    checkpoints = [Path(settings.work_dir) / "checkpoints" / f"study-{settings.key(run)}" / "last.pt" for run in runs]
-    assert not any(path.exists() for path in checkpoints)  # scores kept, 270 MB checkpoints not
+    assert not any(
+        (settings.checkpoint_dir(run) / "last.pt").exists() for run in runs
+    )  # scores kept, 270 MB checkpoints not
 
     summary = seed_summary(scores)
     ot_map = summary[(summary.label == "ot") & (summary.query_set == "clean") & (summary.measure == "MAP")]
