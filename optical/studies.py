@@ -40,7 +40,7 @@ from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.metrics import DEFAULT_MEASURES, evaluate
 from optical.search import SCORINGS, DocumentSearch, SearchSettings
 from optical.stats import paired_randomization_test
-from optical.train import TrainConfig, device_name, non_default, pick_device, train
+from optical.train import RESUMABLE_ELSEWHERE, TrainConfig, device_name, non_default, pick_device, train
 
 RECIPE_GRIDS: dict[str, list[dict]] = {  # the TrainConfig variants searched on the dev books, per objective
     "ot": [
@@ -124,7 +124,7 @@ class StudySettings:
         that a field added later with a default that keeps the old behaviour leaves cached runs valid.
         """
         settings = non_default(self, ignore=("work_dir", "keep_checkpoints", "cache_teacher_states"))
-        settings["train"] = non_default(self.train, ignore=("checkpoint_every", "device"))
+        settings["train"] = non_default(self.train, ignore=RESUMABLE_ELSEWHERE)
         text = json.dumps({"run": non_default(run), "settings": settings}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -235,6 +235,14 @@ def load_student_weights(student: TokenEncoder, checkpoint: str | os.PathLike) -
     return student
 
 
+RESUMABLE_ELSEWHERE = ("device", "checkpoint_every")  # where a run trains and how often it saves: not what it learns
+
+
+def _what_is_learned(config: dict) -> dict:
+    """A TrainConfig as a dict, less the settings a killed run may change when it resumes."""
+    return {name: value for name, value in config.items() if name not in RESUMABLE_ELSEWHERE}
+
+
 def _read_checkpoint(checkpoint: Path, config: TrainConfig, world: int, device: torch.device) -> dict:
     """A run's ``last.pt``, refused when unreadable or written with another configuration or world size."""
     try:
@@ -242,7 +250,7 @@ def _read_checkpoint(checkpoint: Path, config: TrainConfig, world: int, device: 
     except Exception as error:  # a file that is not a checkpoint (saves are atomic, so not ours)
         raise ValueError(f"{checkpoint} is unreadable ({error}); move it away to start over") from None
     written = {**asdict(TrainConfig()), **state["config"]}  # a setting added since: its default, the old behaviour
-    if written != asdict(config):
+    if _what_is_learned(written) != _what_is_learned(asdict(config)):
         raise ValueError(f"{checkpoint} was written with another configuration; move it away or pick another folder")
     if len(state["rng"]) != world:
         raise ValueError(f"{checkpoint} was written by {len(state['rng'])} processes; resume with as many")

@@ -106,6 +106,11 @@ def test_a_killed_run_resumes_to_the_same_weights(teacher, bitext, tmp_path, mon
     with pytest.raises(ValueError, match="another configuration"):
         train(resumed, teacher, pairs, TrainConfig(epochs=3, batch_size=8, device="cpu"), checkpoint_dir=tmp_path)
     state = torch.load(tmp_path / "last.pt", weights_only=False)
+    state["config"] |= {"device": "auto", "checkpoint_every": 5}  # written elsewhere: resumes under "cpu", every 2
+    torch.save(state, tmp_path / "last.pt")
+    elsewhere = replace(config, device="cpu", checkpoint_every=2)
+    assert train(resumed, teacher, pairs, elsewhere, checkpoint_dir=tmp_path, progress=False).steps == 8
+    state = torch.load(tmp_path / "last.pt", weights_only=False)
     del state["config"]["align_layer"]  # written before that setting existed: read with its default
     torch.save(state, tmp_path / "last.pt")
     assert train(resumed, teacher, pairs, config, checkpoint_dir=tmp_path, progress=False).steps == 8
