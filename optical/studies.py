@@ -97,7 +97,7 @@ class StudySettings:
     num_queries: int = 500
     scorings: tuple[str, ...] = SCORINGS  # the clean queries are scored each way: dense | maxsim
     switch_rates: tuple[float, ...] = (0.1, 0.25, 0.5)  # code-switched query sets besides the clean one (dense)
-    bitext_pairs: int = 1000  # held-out pairs for bitext retrieval
+    bitext_pairs: int = 1000  # held-out pairs for bitext retrieval (0: none)
     lexicon_pairs: int = 8000  # training pairs of the lexicon that code-switches evaluation queries
     max_length: int = DEFAULT_MAX_LENGTH  # tokens per training sentence and query
     teacher: str = DEFAULT_MODEL
@@ -400,7 +400,7 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
             str(rate): {name: _mean(values) for name, values in clir(_switched(queries, shared, rate), "dense").items()}
             for rate in settings.switch_rates
         },
-        "bitext": _bitext_recall(student, shared, translate),
+        "bitext": _bitext_recall(student, shared, translate) if settings.bitext_pairs else {},
         "training": log,
     }
     if last_state is not None:

@@ -196,6 +196,11 @@ def test_research_question_notebooks(tmp_path, work_dir):
     }
     at_budget = results[(results.study == "rq1-ot-vs-baselines") & (results.measure == "clean@last:MAP")]
     assert set(at_budget.objective) == set(rq1.objective)  # every run also at the common budget
+    rq2 = (figures / "rq2-data-size_en-ny.md").read_text()
+    assert "## maxsim scoring" in rq2 and "| ot+cs0.3 " in rq2 and "pairs_switched" in rq2  # an equal-step test ran
+    for study in ("rq2-data-size", "rq5-codeswitch-vs-pretraining"):  # both scorings, a figure each
+        assert "## maxsim scoring" in (figures / f"{study}_en-ny.md").read_text(), study
+        assert (figures / f"{study}_en-ny_maxsim.png").read_bytes()[:8] == PNG_MAGIC, study
     report = (figures / "rq1-ot-vs-baselines_en-ny.md").read_text()
     assert "at the common budget" in report and "best dev step" in report and "| device" in report
     assert (figures / "rq1-ot-vs-baselines_curves_en-ny.png").read_bytes()[:8] == PNG_MAGIC

@@ -1,5 +1,6 @@
 """The research harness end to end, at a tiny size: training, every score, caching, tables, significance."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -86,6 +87,12 @@ def test_runs_are_scored_cached_and_tabulated(settings, monkeypatch):
     assert (rows[rows.objective == "zero-shot"].train_pairs == 0).all()
     assert set(rows[rows.objective == "dictionary-translate"].train_pairs) == {200}  # the bitext it used
     assert set(rows[rows.measure == "MAP"].scoring) == {"dense", "maxsim"}
+
+
+def test_clean_only_settings_score_neither_switched_queries_nor_bitext(settings):
+    clean_only = replace(settings, switch_rates=(), bitext_pairs=0)  # RQ2 and RQ5 report clean CLIR only
+    scores = run_study([StudyRun(objective="zero-shot")], clean_only, progress=False)
+    assert set(scores.query_set) == {"clean"} and set(scores.scoring) == {"dense", "maxsim"}
 
 
 def test_mean_std_table_by_one_or_several_columns():
