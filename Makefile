@@ -43,6 +43,7 @@ benchmarks: install
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m benchmarks.sinkhorn --device $(BENCH_DEVICE)
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m benchmarks.training_step --device $(BENCH_DEVICE)
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m benchmarks.retrieval --device $(BENCH_DEVICE)
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m benchmarks.maxsim --device $(BENCH_DEVICE)
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m benchmarks.scaling --device $(BENCH_DEVICE)
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m benchmarks.training_speed --device $(BENCH_DEVICE)
 

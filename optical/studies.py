@@ -193,6 +193,11 @@ class _Shared:
         return sample_pairs(self.held_out, self.settings.bitext_pairs, seed=1)
 
     @cached_property
+    def bitext_english(self) -> torch.Tensor:
+        """The teacher's vectors of the held-out pairs' English sides, (N, d): the same for every run."""
+        return self.teacher.embed([pair.english for pair in self.bitext_pairs])
+
+    @cached_property
     def searches(self) -> dict[str, DocumentSearch]:
         return {
             scoring: DocumentSearch(
@@ -360,8 +365,7 @@ class LearningCurve:
 def _bitext_recall(student: TokenEncoder, shared: _Shared, translate) -> dict[str, float]:
     """Recall@1 and @10 of each held-out foreign sentence finding its own English translation among all."""
     foreign = student.embed([translate(pair.foreign) for pair in shared.bitext_pairs])  # (N, d)
-    english = shared.teacher.embed([pair.english for pair in shared.bitext_pairs])  # (N, d)
-    scores = foreign @ english.T  # (N, N)
+    scores = foreign @ shared.bitext_english.T  # (N, N)
     rank_of_own = (scores > scores.diagonal()[:, None]).sum(1)  # how many English sentences beat the translation
     return {"R@1": float((rank_of_own < 1).float().mean()), "R@10": float((rank_of_own < 10).float().mean())}
 

@@ -63,9 +63,23 @@ def test_maxsim_equals_brute_force_loops_and_chunking_does_not_matter():
         ]
     )
     torch.testing.assert_close(maxsim_scores(queries, query_mask, docs, doc_mask), expected, atol=1e-5, rtol=0)
+    for budget, query_group in ((1, 64), (2**26, 1), (50, 3)):  # document chunks and query groups do not matter
+        torch.testing.assert_close(
+            maxsim_scores(queries, query_mask, docs, doc_mask, budget=budget, query_group=query_group),
+            expected,
+            atol=1e-5,
+            rtol=0,
+        )
+    original = query_mask[2].clone()
+    query_mask[2] = False  # a query without tokens scores 0 everywhere, alone in its group or not
+    for query_group in (1, 4):
+        assert (maxsim_scores(queries, query_mask, docs, doc_mask, query_group=query_group)[2] == 0).all()
+    query_mask[2, 1] = True  # a mask with a hole: the group is cut after the last token used, not at the count
     torch.testing.assert_close(
-        maxsim_scores(queries, query_mask, docs, doc_mask, budget=1), expected, atol=1e-5, rtol=0
+        maxsim_scores(queries, query_mask, docs, doc_mask, query_group=1)[2],
+        (queries[2, 1] @ docs.transpose(1, 2)).masked_fill(~doc_mask, -2).amax(-1),
     )
+    query_mask[2] = original
     run = maxsim_search(queries, query_mask, docs, doc_mask, ["a", "b", "c", "d"], [f"d{j}" for j in range(9)], k=3)
     assert list(run["a"]) == [f"d{j}" for j in expected[0].topk(3).indices.tolist()]
     doc_mask[4] = False  # a document without tokens: -1 per query token

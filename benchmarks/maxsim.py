@@ -1,0 +1,66 @@
+"""MaxSim scoring of a query set: every query padded to the longest, against queries grouped by length.
+
+The en-ny test collection's queries (Chichewa verses, as the studies score them) and passages are
+encoded once by the teacher; then ``maxsim_scores`` scores all queries against all passages with
+the queries in one group (padded to the longest query, as before grouping) and in groups of 64
+of similar length, side by side in one run, and checks that both give the same scores.
+``python -m benchmarks.maxsim [--device cuda]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+
+from benchmarks.machine import RESULTS, median_seconds, write_results
+from optical.data import bible_clir_collection, bible_splits, load_bible_bitext
+from optical.encoders import TokenEncoder
+from optical.late_interaction import encode_tokens, maxsim_scores
+from optical.train import pick_device
+
+
+def query_rows(query_mask, query_group: int) -> int:
+    """Query token rows multiplied: each group's size times the position after its last real token."""
+    groups = query_mask.sum(1).argsort().split(query_group)
+    return sum(len(group) * (int(query_mask[group].any(0).nonzero().max()) + 1) for group in groups)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--num-queries", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out-dir", default=str(RESULTS))
+    args = parser.parse_args()
+    device = pick_device(args.device)
+    held_out = load_bible_bitext("ny").select(bible_splits()["test"])
+    collection = bible_clir_collection(held_out, name="bench", num_queries=args.num_queries)
+    teacher = TokenEncoder().to(device).eval()
+    queries, query_mask = encode_tokens(teacher, list(collection.queries.values()), max_length=128)
+    docs, doc_mask = encode_tokens(teacher, list(collection.documents.values()))
+    rows, scores = [], {}
+    for name, query_group in (("one group, padded to the longest query", len(queries)), ("groups of 64 by length", 64)):
+        score = partial(maxsim_scores, queries, query_mask, docs, doc_mask, query_group=query_group, device=device)
+        scores[name] = score()
+        seconds = median_seconds(score, args.repeats, sync=device.type == "cuda")
+        rows.append({"queries": name, "query rows multiplied": query_rows(query_mask, query_group), "seconds": seconds})
+    table = pd.DataFrame(rows)
+    speed_up = rows[0]["seconds"] / rows[1]["seconds"]
+    difference = float((scores[rows[0]["queries"]] - scores[rows[1]["queries"]]).abs().max())
+    print(table.to_string(index=False), f"\nspeed-up {speed_up:.2f}x, largest score difference {difference:.2e}")
+    title = (
+        f"# MaxSim of {len(queries)} en-ny test queries against {len(docs):,} passages ({device.type})\n\n"
+        f"Query tokens: {int(query_mask.sum()):,} real, longest query {query_mask.shape[1]}; median of "
+        f"{args.repeats} runs each. Speed-up of grouping {speed_up:.2f}x; largest score difference "
+        f"{difference:.1e}.\n\n"
+    )
+    results = {"rows": rows, "speed_up": speed_up, "max_abs_difference": difference, "documents": len(docs)}
+    markdown = title + table.to_markdown(index=False, floatfmt=".4g")
+    write_results(f"maxsim_{device.type}", results, markdown, out_dir=Path(args.out_dir))
+
+
+if __name__ == "__main__":
+    main()
