@@ -64,13 +64,20 @@ def maxsim_scores(
     on the Chichewa test queries); see :func:`_maxsim_of_group` for the documents.
     """
     out = torch.empty(len(query_vectors), len(doc_vectors))
-    for group in query_mask.sum(1).argsort().split(query_group):
-        used = query_mask[group].any(0).nonzero()  # the token positions any query of the group uses
-        width = int(used.max()) + 1 if len(used) else 1
+    for group, width in query_groups(query_mask, query_group):
         out[group] = _maxsim_of_group(
             query_vectors[group, :width], query_mask[group, :width], doc_vectors, doc_mask, budget, device
         )
     return out
+
+
+def query_groups(query_mask: torch.Tensor, size: int) -> list[tuple[torch.Tensor, int]]:
+    """Queries shortest first in groups of ``size``: (their indices, the position after the last token any uses)."""
+    groups = []
+    for group in query_mask.sum(1).argsort().split(size):
+        used = query_mask[group].any(0).nonzero()  # the token positions any query of the group uses
+        groups.append((group, int(used.max()) + 1 if len(used) else 1))
+    return groups
 
 
 def _maxsim_of_group(
