@@ -18,7 +18,7 @@ from torch import nn
 
 from optical.progress import tqdm
 
-__all__ = ["DEFAULT_MAX_LENGTH", "DEFAULT_MODEL", "TokenBatch", "TokenEncoder", "resolve_model_dir"]
+__all__ = ["DEFAULT_MAX_LENGTH", "DEFAULT_MODEL", "EncodedTexts", "TokenBatch", "TokenEncoder", "resolve_model_dir"]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"  # the name that stands for the packaged teacher
 # Tokens per training sentence and query. At 64, 30% of the Chichewa training verses and 25% of the
@@ -48,6 +48,20 @@ class TokenBatch:
         weights = self.attention_mask.unsqueeze(-1).to(self.embeddings.dtype)  # (B, L, 1)
         summed = (self.embeddings * weights).sum(1)  # (B, d)
         return F.normalize(summed / weights.sum(1).clamp_min(1.0), dim=-1)
+
+
+@dataclass
+class EncodedTexts:
+    """Texts encoded by :meth:`TokenEncoder.encode_texts`, on the CPU, in the texts' order.
+
+    pooled: (N, dim) float32 sentence embeddings (mean over real tokens, L2-normalised); tokens: (N, L, dim)
+    float16 unit token vectors, padded to the longest text; mask: (N, L) its real tokens. A part not asked
+    for is None.
+    """
+
+    pooled: torch.Tensor | None = None
+    tokens: torch.Tensor | None = None
+    mask: torch.Tensor | None = None
 
 
 def resolve_model_dir(model: str | os.PathLike) -> Path:
@@ -193,7 +207,6 @@ class TokenEncoder(nn.Module):
         """Tokenise and encode one batch of sentences (the states of ``layer``, as :meth:`forward`)."""
         return self(self.tokenize(texts, max_length), layer=layer)
 
-    @torch.no_grad()
     def embed(
         self,
         texts: list[str],
@@ -202,17 +215,43 @@ class TokenEncoder(nn.Module):
         max_length: int | None = None,
         progress: str | None = None,
     ) -> torch.Tensor:
-        """Sentence embeddings (N, dim), mean-pooled and L2-normalised, on the CPU in float32.
+        """Sentence embeddings (N, dim), mean-pooled and L2-normalised, on the CPU in float32."""
+        return self.encode_texts(texts, batch_size=batch_size, max_length=max_length, progress=progress).pooled
 
-        Sentences are encoded longest first (by token count), so that batches carry little padding.
+    @torch.no_grad()
+    def encode_texts(
+        self,
+        texts: list[str],
+        *,
+        pooled: bool = True,
+        tokens: bool = False,
+        batch_size: int = 64,
+        max_length: int | None = None,
+        progress: str | None = None,
+    ) -> EncodedTexts:
+        """The pooled sentence embeddings and/or the unit token vectors of ``texts``, from one forward pass.
+
+        Sentences are encoded longest first (by token count), so that batches carry little padding, and
+        returned in the given order.
         """
         was_training = self.training
         self.eval()
-        order, _ = self.longest_first(texts, max_length)
-        out = torch.empty(len(texts), self.dim)
+        order, lengths = self.longest_first(texts, max_length)
+        width = max(lengths, default=0)
+        out = EncodedTexts(
+            pooled=torch.empty(len(texts), self.dim) if pooled else None,
+            tokens=torch.zeros(len(texts), width, self.dim, dtype=torch.float16) if tokens else None,
+            mask=torch.zeros(len(texts), width, dtype=torch.bool) if tokens else None,
+        )
         starts = range(0, len(texts), batch_size)
         for start in tqdm(starts, desc=progress, disable=progress is None, unit="batch"):
             index = order[start : start + batch_size]
-            out[index] = self.encode([texts[i] for i in index], max_length).pooled().float().cpu()
+            batch = self.encode([texts[i] for i in index], max_length)
+            if out.pooled is not None:
+                out.pooled[index] = batch.pooled().float().cpu()
+            if out.tokens is not None:
+                batch_width = batch.embeddings.shape[1]
+                out.tokens[index, :batch_width] = F.normalize(batch.embeddings.float(), dim=-1).half().cpu()
+                out.mask[index, :batch_width] = batch.attention_mask.bool().cpu()
         self.train(was_training)
         return out

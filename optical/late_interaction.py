@@ -7,14 +7,11 @@ score(q, d) = sum over the query's tokens of the largest cosine with any of the 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from optical.encoders import TokenEncoder
-from optical.progress import tqdm
 from optical.retrieval import top_k_run
 
 
-@torch.no_grad()
 def encode_tokens(
     encoder: TokenEncoder,
     texts: list[str],
@@ -25,23 +22,12 @@ def encode_tokens(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Unit token vectors (N, L, d) in float16 and their mask (N, L), padded to the longest text.
 
-    Texts are encoded longest first (by token count), so that batches carry little padding, and
-    returned in the given order. float16 halves the memory of a token index; scores are computed in
-    float32.
+    float16 halves the memory of a token index; scores are computed in float32.
     """
-    was_training = encoder.training
-    encoder.eval()
-    order, lengths = encoder.longest_first(texts, max_length)
-    vectors = torch.zeros(len(texts), max(lengths, default=0), encoder.dim, dtype=torch.float16)  # (N, L, d)
-    mask = torch.zeros(len(texts), max(lengths, default=0), dtype=torch.bool)  # (N, L)
-    for start in tqdm(range(0, len(texts), batch_size), desc=progress, disable=progress is None, unit="batch"):
-        index = order[start : start + batch_size]
-        batch = encoder.encode([texts[i] for i in index], max_length)
-        width = batch.embeddings.shape[1]
-        vectors[index, :width] = F.normalize(batch.embeddings.float(), dim=-1).half().cpu()
-        mask[index, :width] = batch.attention_mask.bool().cpu()
-    encoder.train(was_training)
-    return vectors, mask
+    encoded = encoder.encode_texts(
+        texts, pooled=False, tokens=True, max_length=max_length, batch_size=batch_size, progress=progress
+    )
+    return encoded.tokens, encoded.mask
 
 
 def maxsim_scores(

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from optical.encoders import TokenEncoder
+import torch
+
+from optical.encoders import EncodedTexts, TokenEncoder
 from optical.index import KINDS, cached_index
 from optical.late_interaction import encode_tokens, maxsim_search
 from optical.passages import document_of, max_passage, split_passages
@@ -77,18 +80,29 @@ class DocumentSearch:
 
     def search(self, encoder: TokenEncoder, queries: dict[str, str]) -> dict[str, dict[str, float]]:
         """Run {qid: {docid: score}} of ``encoder`` on ``queries``, ``depth`` documents each."""
-        query_ids, texts = list(queries), list(queries.values())
+        return search_each({"": self}, encoder, queries)[""]
+
+    def search_encoded(
+        self, queries: EncodedTexts, query_ids: list[str], device: torch.device | str = "cpu"
+    ) -> dict[str, dict[str, float]]:
+        """Run of queries already encoded (their pooled vectors for dense scoring, their token vectors for
+        MaxSim, which is computed on ``device``), ``depth`` documents each."""
         settings = self.settings
         k = min(len(self.ids), math.ceil(settings.depth * self.passages_per_document))  # enough for depth documents
         if settings.scoring == "maxsim":
-            query_vectors, query_mask = encode_tokens(encoder, texts)
-            run = maxsim_search(
-                query_vectors, query_mask, *self.tokens, query_ids, self.ids, k=k, device=encoder.device
-            )
+            run = maxsim_search(queries.tokens, queries.mask, *self.tokens, query_ids, self.ids, k=k, device=device)
+        elif settings.index == "exact":
+            run = dense_search(queries.pooled, self.vectors, query_ids, self.ids, k=k)
         else:
-            embeddings = encoder.embed(texts)
-            if settings.index == "exact":
-                run = dense_search(embeddings, self.vectors, query_ids, self.ids, k=k)
-            else:
-                run = self.index.search(embeddings, query_ids, k=k)
+            run = self.index.search(queries.pooled, query_ids, k=k)
         return max_passage(run, depth=settings.depth) if settings.passage_window else run
+
+
+def search_each(
+    searches: Mapping[str, DocumentSearch], encoder: TokenEncoder, queries: dict[str, str]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """{name: run} of every search on ``queries``, encoded by ``encoder`` once: one forward pass gives both
+    the pooled vectors of dense scoring and the token vectors of MaxSim."""
+    scorings = {search.settings.scoring for search in searches.values()}
+    encoded = encoder.encode_texts(list(queries.values()), pooled="dense" in scorings, tokens="maxsim" in scorings)
+    return {name: search.search_encoded(encoded, list(queries), encoder.device) for name, search in searches.items()}

@@ -38,7 +38,7 @@ from optical.data import (
 )
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.metrics import DEFAULT_MEASURES, evaluate
-from optical.search import SCORINGS, DocumentSearch, SearchSettings
+from optical.search import SCORINGS, DocumentSearch, SearchSettings, search_each
 from optical.stats import paired_randomization_test
 from optical.train import RESUMABLE_ELSEWHERE, TrainConfig, device_name, non_default, pick_device, train
 
@@ -341,8 +341,8 @@ class LearningCurve:
         """Add the points of ``step`` and remember the weights if dense MAP is the best so far."""
         was_training = self.student.training
         self.student.eval()
-        for scoring in self.settings.scorings:
-            run = self.dev.searches[scoring].search(self.student, self.dev.collection.queries)
+        searches = {scoring: self.dev.searches[scoring] for scoring in self.settings.scorings}
+        for scoring, run in search_each(searches, self.student, self.dev.collection.queries).items():
             means = evaluate(self.dev.collection.qrels, run, ("MAP", "R@10"))
             self.points.append({"step": step, "scoring": scoring, **means})
             if scoring == "dense" and means["MAP"] > self.best_map:
@@ -393,15 +393,23 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
     def translate(text: str) -> str:
         return translate_words(text, lexicon, tokenizer) if lexicon is not None else text
 
-    def clir(queries: dict[str, str], scoring: str) -> dict[str, dict[str, float]]:
-        ranking = shared.searches[scoring].search(student, {qid: translate(text) for qid, text in queries.items()})
-        return evaluate(shared.collection.qrels, ranking, DEFAULT_MEASURES, per_query=True)[1]
+    def clir(queries: dict[str, str], scorings: tuple[str, ...]) -> dict[str, dict[str, dict[str, float]]]:
+        """{scoring: {measure: {qid: value}}}, the queries encoded once for all scorings."""
+        searches = {scoring: shared.searches[scoring] for scoring in scorings}
+        runs = search_each(searches, student, {qid: translate(text) for qid, text in queries.items()})
+        return {
+            scoring: evaluate(shared.collection.qrels, run, DEFAULT_MEASURES, per_query=True)[1]
+            for scoring, run in runs.items()
+        }
 
     queries = shared.collection.queries
     scores = {
-        "clir": {scoring: clir(queries, scoring) for scoring in settings.scorings},
+        "clir": clir(queries, settings.scorings),
         "switched": {
-            str(rate): {name: _mean(values) for name, values in clir(_switched(queries, shared, rate), "dense").items()}
+            str(rate): {
+                name: _mean(values)
+                for name, values in clir(_switched(queries, shared, rate), ("dense",))["dense"].items()
+            }
             for rate in settings.switch_rates
         },
         "bitext": _bitext_recall(student, shared, translate) if settings.bitext_pairs else {},
@@ -409,7 +417,7 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
     }
     if last_state is not None:
         student.load_state_dict(last_state)
-        scores["clir@last"] = {scoring: clir(queries, scoring) for scoring in settings.scorings}
+        scores["clir@last"] = clir(queries, settings.scorings)
     elif settings.score_last and run.objective in UNTRAINED:
         scores["clir@last"] = scores["clir"]  # no steps: the same system at every budget
     cache.parent.mkdir(parents=True, exist_ok=True)

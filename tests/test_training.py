@@ -142,6 +142,31 @@ def test_length_sorted_encoding_returns_the_given_order(teacher):
         expected = torch.nn.functional.normalize(alone.embeddings[0], dim=-1)
         torch.testing.assert_close(vectors[row, : mask[row].sum()].float(), expected, atol=2e-3, rtol=1e-2)
         torch.testing.assert_close(embedded[row], alone.pooled()[0], atol=1e-5, rtol=1e-4)
+    both = teacher.encode_texts(texts, pooled=True, tokens=True, batch_size=2)  # one pass gives each part exactly
+    assert torch.equal(both.pooled, embedded) and torch.equal(both.tokens, vectors) and torch.equal(both.mask, mask)
+
+
+def test_search_each_encodes_the_queries_once_for_every_scoring(teacher, bitext, tmp_path, monkeypatch):
+    """Dense and MaxSim searches served by one forward pass rank as each does alone, with half the passes."""
+    from optical.encoders import TokenEncoder
+    from optical.search import DocumentSearch, SearchSettings, search_each
+
+    documents = {f"d{i}": pair.english for i, pair in enumerate(bitext.pairs[:40])}
+    queries = {f"q{i}": pair.foreign for i, pair in enumerate(bitext.pairs[:12])}
+    searches = {
+        scoring: DocumentSearch(teacher, documents, SearchSettings(scoring=scoring, depth=10), cache_dir=tmp_path)
+        for scoring in ("dense", "maxsim")
+    }
+    batches = []
+    encode = TokenEncoder.encode
+    monkeypatch.setattr(
+        TokenEncoder, "encode", lambda self, texts, *a, **k: batches.append(texts) or encode(self, texts, *a, **k)
+    )
+    alone = {scoring: search.search(teacher, queries) for scoring, search in searches.items()}
+    assert len(batches) == 2
+    assert search_each(searches, teacher, queries) == alone
+    assert len(batches) == 3
+    assert alone["dense"] != alone["maxsim"]  # two scorings, not one twice
 
 
 @pytest.mark.skipif(not cpu_has_native_bf16(), reason="this CPU has no bf16 instructions: training stays in float32")
