@@ -148,6 +148,25 @@ def test_a_failed_batch_run_exits_naming_notebook_and_cell_and_keeps_the_good_ou
     assert not (tmp_path / "executed" / "study.failed.ipynb").exists()
 
 
+def test_a_batch_run_keeps_only_the_last_state_of_each_progress_bar(tmp_path):
+    """Text progress bars (one stream output per update) fold to what JupyterLab shows: each bar's last line."""
+    notebook = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}
+    )
+    bars = "from tqdm.std import tqdm\nfor name in 'ab':\n    for _ in tqdm(range(50), desc=name, mininterval=0): pass"
+    notebook.cells = [nbformat.v4.new_code_cell(bars + "\nprint('done')")]
+    source = tmp_path / "bars.ipynb"
+    nbformat.write(notebook, source)
+    output = tmp_path / "executed" / "bars.ipynb"
+    load_batch_runner().run(source, output, {})
+    outputs = nbformat.read(output, as_version=4).cells[0].outputs
+    assert len(outputs) <= 3  # stderr, stdout, and the bar's closing newline flushed after stdout
+    streams = {name: "".join(o.text for o in outputs if o.name == name) for name in ("stdout", "stderr")}
+    assert streams["stdout"] == "done\n"
+    lines = streams["stderr"].strip().splitlines()
+    assert [line.split("|")[0].strip() for line in lines] == ["a: 100%", "b: 100%"] and "\r" not in streams["stderr"]
+
+
 def test_research_question_notebooks(tmp_path, work_dir):
     """All five, tiny: two seeds so spreads exist; they share the work folder, so RQ3 and RQ4 reuse RQ1's scores."""
     figures = tmp_path / "figures"
