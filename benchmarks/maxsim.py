@@ -56,7 +56,7 @@ def main() -> None:
     if not all(torch.equal(a, b) for a, b in zip(*encoded.values(), strict=True)):
         raise AssertionError("one pass did not give the two passes' vectors")
     encoding_speed_up = encoding_rows[0]["seconds"] / encoding_rows[1]["seconds"]
-    _, queries, query_mask = one_pass()
+    _, queries, query_mask = encoded["one pass: encode_texts(pooled, tokens)"]
     document_length = SearchSettings().document_max_length  # as DocumentSearch encodes them
     docs, doc_mask = encode_tokens(teacher, list(collection.documents.values()), max_length=document_length)
     rows, scores = [], {}
