@@ -15,6 +15,7 @@ that is rerun or interrupted only trains what is missing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import zlib
@@ -36,11 +37,12 @@ from optical.data import (
     load_bible_bitext,
     sample_pairs,
 )
-from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
+from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder, resolve_model_dir
 from optical.metrics import DEFAULT_MEASURES, evaluate
 from optical.search import SCORINGS, DocumentSearch, SearchSettings, search_each
 from optical.stats import paired_randomization_test
 from optical.train import RESUMABLE_ELSEWHERE, TrainConfig, device_name, non_default, pick_device, train
+from optical.vocabulary import fitting_max_length
 
 RECIPE_GRIDS: dict[str, list[dict]] = {  # the TrainConfig variants searched on the dev books, per objective
     "ot": [
@@ -99,7 +101,8 @@ class StudySettings:
     switch_rates: tuple[float, ...] = (0.1, 0.25, 0.5)  # code-switched query sets besides the clean one (dense)
     bitext_pairs: int = 1000  # held-out pairs for bitext retrieval (0: none)
     lexicon_pairs: int = 8000  # training pairs of the lexicon that code-switches evaluation queries
-    max_length: int = DEFAULT_MAX_LENGTH  # tokens per training sentence and query
+    max_length: int = DEFAULT_MAX_LENGTH  # tokens per training sentence and query (see max_cut_share)
+    max_cut_share: float = 0.0  # > 0: per language, max_length raised in steps of 32 until at most this share is cut
     teacher: str = DEFAULT_MODEL
     student: str = DEFAULT_MODEL
     train: TrainConfig = field(default_factory=TrainConfig)  # objective, epochs and seed come from the run
@@ -123,14 +126,38 @@ class StudySettings:
         the device, which each run's log records) are left out, and so are fields at their defaults, so
         that a field added later with a default that keeps the old behaviour leaves cached runs valid.
         """
-        settings = non_default(self, ignore=("work_dir", "keep_checkpoints", "cache_teacher_states"))
+        settings = non_default(self, ignore=("work_dir", "keep_checkpoints", "cache_teacher_states", "max_cut_share"))
         settings["train"] = non_default(self.train, ignore=RESUMABLE_ELSEWHERE)
+        if (length := self.max_length_for(run.language)) != self.max_length:  # the run depends on the length used
+            settings["max_length"] = length
         text = json.dumps({"run": non_default(run), "settings": settings}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def max_length_for(self, language: str) -> int:
+        """Tokens per training sentence and query of ``language``: ``max_length``, or with ``max_cut_share`` the
+        smallest of ``max_length`` + 32 k that cuts at most that share of its packaged verses on either side
+        (English by the teacher's tokenizer, foreign by the student's): 128 for ny and es, 192 for grc at 1%."""
+        if not self.max_cut_share:
+            return self.max_length
+        return _fitting_max_length(language, self.teacher, self.student, self.max_length, self.max_cut_share)
 
     def checkpoint_dir(self, run: StudyRun) -> Path:
         """Where ``run`` keeps its training checkpoint (``last.pt``), named by its cache key."""
         return Path(self.work_dir) / "checkpoints" / f"study-{self.key(run)}"
+
+
+@functools.cache
+def _fitting_max_length(language: str, teacher: str, student: str, floor: int, max_cut_share: float) -> int:
+    """:meth:`StudySettings.max_length_for`, computed once per process."""
+    from transformers import AutoTokenizer
+
+    pairs = load_bible_bitext(language).pairs
+    lengths = []
+    for model, texts in ((teacher, [p.english for p in pairs]), (student, [p.foreign for p in pairs])):
+        tokenizer = AutoTokenizer.from_pretrained(resolve_model_dir(model), local_files_only=True)
+        side = [len(ids) for ids in tokenizer(texts, verbose=False)["input_ids"]]
+        lengths.append(fitting_max_length(side, floor, max_cut_share))
+    return max(lengths)
 
 
 def grid(
@@ -176,7 +203,8 @@ class _Shared:
         self.bitext = load_bible_bitext(language)
         self.splits = bible_splits(language)
         self.training = self.bitext.select(self.splits["train"])
-        teacher = TokenEncoder(settings.teacher, max_length=settings.max_length).eval().requires_grad_(False)
+        max_length = settings.max_length_for(language)
+        teacher = TokenEncoder(settings.teacher, max_length=max_length).eval().requires_grad_(False)
         self.teacher = teacher.to(pick_device(settings.train.device))  # documents are encoded where training runs
 
     @cached_property
@@ -269,7 +297,8 @@ def _train_student(
     from optical.pretrain import mlm_pretrain
 
     torch.manual_seed(run.seed)
-    student = TokenEncoder(settings.student, max_length=settings.max_length, output_dim=shared.teacher.dim)
+    max_length = settings.max_length_for(run.language)
+    student = TokenEncoder(settings.student, max_length=max_length, output_dim=shared.teacher.dim)
     pairs = sample_pairs(shared.training, run.train_pairs, run.seed)
     if run.pretrain_steps:
         foreign = [pair.foreign for pair in shared.training]
@@ -505,14 +534,14 @@ def kl_targets(
     sentence, over random batches of the run's training pairs plus each pair's hard negatives.
 
     recipes: TrainConfig settings per variant (``kl_temperature``, ``hard_negatives``; others ignored). The
-    teacher (``settings.teacher`` at ``settings.max_length``) and its sentence vectors are the ones training
-    caches under ``settings.work_dir``.
+    teacher (``settings.teacher`` at ``settings.max_length_for(language)``) and its sentence vectors are the ones
+    training caches under ``settings.work_dir``.
     """
     from optical.hard_negatives import mine_hard_negatives, teacher_score_distribution
 
     training = load_bible_bitext(language).select(bible_splits(language)["train"])
     english = [pair.english for pair in sample_pairs(training, train_pairs, seed)]
-    teacher = TokenEncoder(settings.teacher, max_length=settings.max_length).eval().requires_grad_(False)
+    teacher = TokenEncoder(settings.teacher, max_length=settings.max_length_for(language)).eval().requires_grad_(False)
     order = np.random.default_rng(seed).permutation(len(english)).tolist()
     batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
     cache_dir, rows = Path(settings.work_dir) / "teacher_states", []

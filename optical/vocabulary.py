@@ -57,6 +57,17 @@ def tokenization_report(tokenizer, texts: list[str], max_length: int, side: str)
     )
 
 
+def fitting_max_length(lengths: list[int], floor: int, max_cut_share: float, step: int = 32) -> int:
+    """The smallest of ``floor``, ``floor + step``, ``floor + 2 step``, ... under which at most ``max_cut_share``
+    of texts of ``lengths`` tokens (special ones included) are longer, i.e. cut."""
+    if not 0 <= max_cut_share < 1:
+        raise ValueError(f"max_cut_share must be in [0, 1), got {max_cut_share}")
+    ordered = sorted(lengths)
+    may_be_cut = int(max_cut_share * len(ordered) + 1e-9)
+    needed = ordered[len(ordered) - may_be_cut - 1] if len(ordered) > may_be_cut else 0  # the longest text kept whole
+    return floor + step * max(0, -(-(needed - floor) // step))
+
+
 def warn_about(reports: list[TokenizationReport]) -> None:
     """One warning per problem of :meth:`TokenizationReport.problems`."""
     for report in reports:

@@ -215,6 +215,15 @@ def test_the_cache_key_names_what_a_run_computes_not_where_it_ran():
     assert replace(default, train=TrainConfig(lr=2e-4)).key(run) != default.key(run)
 
 
+def test_max_cut_share_raises_max_length_only_for_a_language_whose_verses_need_it():
+    fitted = StudySettings(max_cut_share=0.01)
+    chichewa, greek = StudyRun(language="ny"), StudyRun(language="grc")
+    assert fitted.max_length_for("ny") == 128 and fitted.max_length_for("es") == 128
+    assert fitted.max_length_for("grc") == 192  # 1.5% of its Greek verses are longer than 160 tokens
+    assert fitted.key(chichewa) == StudySettings().key(chichewa)  # cached runs at 128 tokens stay valid
+    assert fitted.key(greek) == StudySettings(max_length=192).key(greek) != StudySettings().key(greek)
+
+
 def test_workers_fill_the_cache_and_runs_are_scored_at_their_best_and_last_step(settings, monkeypatch):
     from dataclasses import replace
 

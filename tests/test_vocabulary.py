@@ -2,7 +2,7 @@
 
 import pytest
 
-from optical.vocabulary import tokenization_report, warn_about
+from optical.vocabulary import fitting_max_length, tokenization_report, warn_about
 
 
 def test_counts_pieces_unknowns_and_cut_texts(teacher):
@@ -72,3 +72,27 @@ def test_a_new_piece_starts_as_the_mean_of_the_pieces_it_replaces():
     assert student.tokenizer.tokenize("Λόγος") == ["λογος"]  # lower-cased, accents stripped, then one piece
     new_row = student.transformer.get_input_embeddings().weight[student.tokenizer.convert_tokens_to_ids("λογος")]
     torch.testing.assert_close(new_row.detach(), embedding[old_ids].mean(0))
+
+
+def test_fitting_max_length_is_the_first_step_that_cuts_at_most_the_share():
+    lengths = [10] * 98 + [40, 70]
+    assert fitting_max_length(lengths, floor=32, max_cut_share=0.02) == 32  # 2 of 100 may be cut
+    assert fitting_max_length(lengths, floor=32, max_cut_share=0.01) == 64  # only 70 may be cut: 40 must fit
+    assert fitting_max_length(lengths, floor=32, max_cut_share=0.0) == 96
+    assert fitting_max_length(lengths, floor=128, max_cut_share=0.0) == 128  # never below the floor
+    assert fitting_max_length([], floor=32, max_cut_share=0.01) == 32
+    with pytest.raises(ValueError, match="max_cut_share"):
+        fitting_max_length(lengths, floor=32, max_cut_share=1.0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_fitting_max_length_against_a_search_by_hand(seed):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(2, 300, size=int(rng.integers(1, 400))).tolist()
+    share = float(rng.choice([0.0, 0.001, 0.01, 0.05, 0.5]))
+    floor = int(rng.choice([16, 64, 128]))
+    candidates = (floor + 32 * k for k in range(100))
+    expected = next(n for n in candidates if np.mean(np.array(lengths) > n) <= share)
+    assert fitting_max_length(lengths, floor=floor, max_cut_share=share) == expected
