@@ -65,6 +65,7 @@ RECIPE_GRIDS: dict[str, list[dict]] = {  # the TrainConfig variants searched on 
         {"hard_negatives": 16},
     ],
 }
+CLEAN_QUERIES_ONLY = {"switch_rates": (), "bitext_pairs": 0}  # StudySettings fields: score clean CLIR only (RQ2, RQ5)
 UNTRAINED = ("zero-shot", "dictionary-translate")  # the teacher itself, on the queries as given or translated
 NO_BITEXT = ("zero-shot",)  # uses no bitext at all; dictionary-translate reads the run's pairs like a student
 

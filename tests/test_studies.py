@@ -90,7 +90,7 @@ def test_runs_are_scored_cached_and_tabulated(settings, monkeypatch):
 
 
 def test_clean_only_settings_score_neither_switched_queries_nor_bitext(settings):
-    clean_only = replace(settings, switch_rates=(), bitext_pairs=0)  # RQ2 and RQ5 report clean CLIR only
+    clean_only = replace(settings, **studies.CLEAN_QUERIES_ONLY)  # RQ2 and RQ5 report clean CLIR only
     scores = run_study([StudyRun(objective="zero-shot")], clean_only, progress=False)
     assert set(scores.query_set) == {"clean"} and set(scores.scoring) == {"dense", "maxsim"}
 
