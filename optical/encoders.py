@@ -106,6 +106,7 @@ class TokenEncoder(nn.Module):
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
 
+        self.model_name = os.fspath(model)  # as the user named it
         self.model_dir = resolve_model_dir(model)
         self.max_length = max_length
         self.exclude_special = exclude_special
@@ -113,6 +114,8 @@ class TokenEncoder(nn.Module):
         self.transformer = AutoModel.from_pretrained(self.model_dir, local_files_only=True)
         if getattr(self.transformer, "pooler", None) is not None:
             self.transformer.pooler = None  # unused (mean pooling), and parameters without gradient stall DDP
+        self.positions = self.transformer.config.max_position_embeddings  # the longest input the model takes
+        self._checked_length(max_length)
         hidden = self.transformer.config.hidden_size
         self.projection = nn.Linear(hidden, output_dim) if output_dim and output_dim != hidden else None
         self.added_pieces: list[str] = []  # WordPiece pieces added to the model's vocabulary (add_pieces)
@@ -156,20 +159,30 @@ class TokenEncoder(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+    def _checked_length(self, max_length: int | None) -> int:
+        """``max_length`` (default: the encoder's), or a ValueError when the model has fewer positions."""
+        length = max_length or self.max_length
+        if length > self.positions:
+            raise ValueError(
+                f"max_length {length} is longer than {self.model_name} takes ({self.positions} positions, special "
+                "tokens included): choose a max_length (or a max_cut_share) that fits"
+            )
+        return length
+
     def tokenize(self, texts: list[str], max_length: int | None = None) -> dict[str, torch.Tensor]:
         """Pad to the longest sentence of the batch, truncate at ``max_length`` (default: the encoder's)."""
         return self.tokenizer(
             list(texts),
             padding=True,
             truncation=True,
-            max_length=max_length or self.max_length,
+            max_length=self._checked_length(max_length),
             return_tensors="pt",
             return_special_tokens_mask=True,
         )
 
     def token_lengths(self, texts: list[str], max_length: int | None = None) -> list[int]:
         """Tokens of each text after truncation at ``max_length`` (default: the encoder's), special ones included."""
-        ids = self.tokenizer(list(texts), truncation=True, max_length=max_length or self.max_length)["input_ids"]
+        ids = self.tokenizer(list(texts), truncation=True, max_length=self._checked_length(max_length))["input_ids"]
         return [len(row) for row in ids]
 
     def longest_first(self, texts: list[str], max_length: int | None = None) -> tuple[list[int], list[int]]:

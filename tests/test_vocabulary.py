@@ -27,6 +27,18 @@ def test_a_well_covered_side_raises_no_warning(teacher):
     assert report.unknown_share == 0.0 and report.cut_share == 0.0 and report.problems() == []
 
 
+def test_a_max_length_beyond_the_models_positions_is_a_clear_error(teacher):
+    from optical.encoders import TokenEncoder
+
+    assert teacher.positions == 512  # MiniLM's position embeddings, special tokens included
+    long_text = " ".join(["word"] * 600)
+    assert teacher.token_lengths([long_text], max_length=512) == [512]
+    with pytest.raises(ValueError, match="max_length 513 is longer than all-MiniLM-L6-v2 takes"):
+        teacher.tokenize([long_text], max_length=513)
+    with pytest.raises(ValueError, match="512 positions"):
+        TokenEncoder(max_length=544)  # what a max_cut_share on a bitext of very long texts could ask for
+
+
 def test_extended_vocabulary_cuts_greek_into_fewer_pieces_and_survives_a_checkpoint(tmp_path):
     import torch
 
