@@ -322,7 +322,8 @@ def _train_student(
     curve = None
     if settings.curve_every:
         curve = LearningCurve(student, _shared(_curve_settings(settings), run.language), settings)
-        curve.evaluate(0)
+        if not (checkpoint_dir / "last.pt").exists():  # a resumed run reads its points from the checkpoint
+            curve.evaluate(0)
     result = train(
         student,
         shared.teacher,
@@ -333,8 +334,6 @@ def _train_student(
         on_step=curve,
         progress=progress,
     )
-    if not settings.keep_checkpoints:
-        (checkpoint_dir / "last.pt").unlink(missing_ok=True)
     log = {
         "loss": result.losses,
         "pooled_cosine": result.pooled_cosine,
@@ -358,8 +357,8 @@ class LearningCurve:
     """``on_step`` for :func:`~optical.train.train`: scores the student on the dev books every K steps.
 
     Each point is dev MAP and R@10 under every scoring of the settings; the weights of the step with
-    the best dense MAP are kept (in memory), and with ``settings.patience`` training stops once that
-    best is ``patience`` steps old.
+    the best dense MAP are kept (in memory, and in the training checkpoint, so a killed run resumes its
+    curve), and with ``settings.patience`` training stops once that best is ``patience`` steps old.
     """
 
     def __init__(self, student: TokenEncoder, dev: _Shared, settings: StudySettings) -> None:
@@ -385,6 +384,15 @@ class LearningCurve:
             return False
         self.evaluate(step)
         return bool(self.settings.patience) and step - self.best_step >= self.settings.patience
+
+    def state_dict(self) -> dict:
+        """The points and the best step's weights, saved in each training checkpoint."""
+        return {name: getattr(self, name) for name in ("points", "best_map", "best_step", "best_state")}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue the curve of a resumed run from its checkpoint."""
+        for name, value in state.items():
+            setattr(self, name, value)
 
     def finish(self, step: int) -> None:
         """Score the last step too, when it fell between two points."""
@@ -454,6 +462,8 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
     partial = cache.with_suffix(".partial")
     partial.write_text(json.dumps(scores))
     partial.replace(cache)
+    if not settings.keep_checkpoints:  # only now: a run killed while it was scored resumes without training again
+        (settings.checkpoint_dir(run) / "last.pt").unlink(missing_ok=True)
     return scores
 
 

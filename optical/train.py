@@ -289,8 +289,11 @@ def train(
     learned on the foreign sides (:func:`optical.vocabulary.learn_pieces`), or, on resume, the pieces
     the checkpoint recorded.
 
-    ``on_step(step)`` runs after every optimiser step (e.g. to evaluate the student every K steps);
-    when it returns True (the same on every rank), training stops there, with a checkpoint. Per step
+    ``on_step(step)`` runs after every optimiser step (e.g. to evaluate the student every K steps),
+    before that step's checkpoint; when it returns True (the same on every rank), training stops
+    there, with a checkpoint, and a resumed run does not train on. An ``on_step`` with
+    ``state_dict()`` and ``load_state_dict(state)`` (a learning curve) is saved in each checkpoint and
+    restored on resume, so a killed run loses none of its points. Per step
     the result logs the loss and the drift diagnostics of :mod:`optical.drift` (this process's share).
 
     Inside a process group (``torchrun``, see :mod:`optical.distributed`) the student is wrapped in
@@ -351,6 +354,9 @@ def train(
         torch.set_rng_state(state["rng"][rank].cpu())
         result.losses, step = state["losses"], state["step"]
         result.pooled_cosine, result.plan_entropy = state["pooled_cosine"], state["plan_entropy"]
+        if "on_step" in state and hasattr(on_step, "load_state_dict"):
+            on_step.load_state_dict(state["on_step"])
+    stopped = bool(state and state.get("stopped"))
 
     def save() -> None:
         if checkpoint is None:
@@ -369,12 +375,14 @@ def train(
                 "step": step,
                 "config": asdict(config),
                 "added_pieces": student.added_pieces,
+                "stopped": stopped,
             }
+            if hasattr(on_step, "state_dict"):
+                state["on_step"] = on_step.state_dict()
             _save_atomically(state, checkpoint)
 
     start = time.perf_counter()
     bar = tqdm(total=total_steps, initial=step, desc=f"train {config.objective}", disable=not show, unit="step")
-    stopped = False
     for epoch in range(step // steps_per_epoch, config.epochs):
         if stopped:
             break
@@ -413,11 +421,11 @@ def train(
             )
             bar.update(1)
             bar.set_postfix(loss=f"{result.losses[-1]:.4f}")
-            if step % config.checkpoint_every == 0:
-                save()
             stopped = on_step is not None and on_step(step)
             if stopped:
                 break
+            if step % config.checkpoint_every == 0:
+                save()
     bar.close()
     save()
     result.steps, result.seconds = step, time.perf_counter() - start

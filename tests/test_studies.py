@@ -156,7 +156,7 @@ def test_a_learning_curve_scores_the_dev_books_every_k_steps_and_keeps_the_best_
 
 
 def test_patience_stops_a_curve_once_dev_map_stops_rising(settings, monkeypatch):
-    from dataclasses import replace
+    import shutil
 
     maps = iter([0.5, 0.4, 0.3, 0.2, 0.1, 0.0])  # the untrained student is the best the curve ever sees
 
@@ -165,11 +165,50 @@ def test_patience_stops_a_curve_once_dev_map_stops_rising(settings, monkeypatch)
 
     monkeypatch.setattr(studies, "evaluate", falling)
     curved = replace(settings, split="dev", curve_every=1, curve_queries=8, patience=2, scorings=("dense",))
-    log = studies._train_student(
-        StudyRun(objective="ot", train_pairs=80, seed=3), curved, studies._shared(curved, "ny"), False
-    )[1]
+    run, shared = StudyRun(objective="ot", train_pairs=80, seed=3), studies._shared(curved, "ny")
+    log = studies._train_student(run, curved, shared, False)[1]
     assert [point["step"] for point in log["curve"]] == [0, 1, 2]  # stopped 2 steps after the best (step 0)
     assert log["best_step"] == 0 and log["scored_step"] == 0 and len(log["loss"]) == 2
+    try:  # killed before its scores were cached: the rerun resumes stopped, and trains and scores no step again
+        again = studies._train_student(run, curved, shared, False)[1]
+    finally:
+        shutil.rmtree(curved.checkpoint_dir(run))
+    assert again["curve"] == log["curve"] and len(again["loss"]) == 2
+
+
+def test_a_killed_curve_run_resumes_its_curve_and_loses_no_point(settings, monkeypatch):
+    import shutil
+
+    curved = replace(
+        settings, curve_every=1, curve_queries=8, scorings=("dense",), train=replace(settings.train, checkpoint_every=2)
+    )
+    run, shared = StudyRun(objective="ot", train_pairs=40, seed=5), studies._shared(settings, "ny")  # 5 steps
+    folder = curved.checkpoint_dir(run)
+    whole = studies._train_student(run, curved, shared, False)[1]
+    shutil.rmtree(folder)
+    evaluated, kill_at, call = [], [4], studies.LearningCurve.__call__
+
+    class Killed(Exception):
+        pass
+
+    def killed(self, step):
+        if step in kill_at:
+            raise Killed  # after the checkpoint of step 2 and the points of steps 0-3
+        evaluated.append(step)
+        return call(self, step)
+
+    monkeypatch.setattr(studies.LearningCurve, "__call__", killed)
+    with pytest.raises(Killed):
+        studies._train_student(run, curved, shared, False)
+    evaluated.clear(), kill_at.clear()
+    try:
+        resumed = studies._train_student(run, curved, shared, False)[1]
+    finally:
+        shutil.rmtree(folder)
+    assert evaluated == [3, 4, 5]  # steps 1-2 come from the checkpoint; step 0 is not scored again
+    assert [point["step"] for point in resumed["curve"]] == [0, 1, 2, 3, 4, 5]
+    assert [point["MAP"] for point in resumed["curve"]] == pytest.approx([point["MAP"] for point in whole["curve"]])
+    assert resumed["best_step"] == whole["best_step"] and resumed["loss"] == pytest.approx(whole["loss"])
 
 
 def test_grid_gives_dictionary_translate_the_students_sizes_and_seeds():
