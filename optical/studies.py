@@ -9,13 +9,16 @@ code-switched augmentation, masked-LM pre-training); :func:`score_run` trains it
 - code-switched queries: the same queries with a share of their words switched to English (dense);
 - bitext retrieval: each held-out foreign sentence must find its English translation among all.
 
-Scores are cached as JSON under ``work_dir/studies`` by the run and the settings, so a notebook
-that is rerun or interrupted only trains what is missing.
+Scores are kept by the run and the settings, as a gzipped JSON record under ``records_dir`` (the
+notebooks keep them in ``figures/runs/``, committed, so another machine continues a study where the
+last one stopped) or else cached under ``work_dir/studies``, so a notebook that is rerun or
+interrupted only trains what is missing.
 """
 
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
 import json
 import zlib
@@ -108,6 +111,7 @@ class StudySettings:
     student: str = DEFAULT_MODEL
     train: TrainConfig = field(default_factory=TrainConfig)  # objective, epochs and seed come from the run
     work_dir: str = ".cache/optical"
+    records_dir: str = ""  # finished runs' scores as <key>.json.gz here (e.g. figures/runs), else in work_dir/studies
     cache_teacher_states: bool = True  # read the teacher's token states from work_dir/teacher_states (computed once)
     keep_checkpoints: bool = False  # a checkpoint holds the Adam state (~270 MB); scores are what the studies need
     curve_every: int = 0  # > 0: a learning curve, the student scored on the dev books every this many steps
@@ -127,7 +131,8 @@ class StudySettings:
         the device, which each run's log records) are left out, and so are fields at their defaults, so
         that a field added later with a default that keeps the old behaviour leaves cached runs valid.
         """
-        settings = non_default(self, ignore=("work_dir", "keep_checkpoints", "cache_teacher_states", "max_cut_share"))
+        where = ("work_dir", "records_dir", "keep_checkpoints", "cache_teacher_states", "max_cut_share")
+        settings = non_default(self, ignore=where)
         settings["train"] = non_default(self.train, ignore=RESUMABLE_ELSEWHERE)
         if (length := self.max_length_for(run.language)) != self.max_length:  # the run depends on the length used
             settings["max_length"] = length
@@ -280,9 +285,34 @@ def run_lexicon(run: StudyRun, settings: StudySettings, shared: _Shared) -> Lexi
     return induce_lexicon(pairs, shared.teacher.tokenizer, cache=Path(settings.work_dir) / "lexicons" / name)
 
 
-def _cache_file(run: StudyRun, settings: StudySettings) -> Path:
-    """Where ``run``'s scores are cached under ``settings``."""
-    return Path(settings.work_dir) / "studies" / f"{settings.key(run)}.json"
+def _score_files(run: StudyRun, settings: StudySettings) -> list[Path]:
+    """Where ``run``'s scores may be kept under ``settings``, first where they are written:
+    ``records_dir/<key>.json.gz`` when set, then the cache ``work_dir/studies/<key>.json``."""
+    key = settings.key(run)
+    cache = Path(settings.work_dir) / "studies" / f"{key}.json"
+    return [Path(settings.records_dir) / f"{key}.json.gz", cache] if settings.records_dir else [cache]
+
+
+def _stored_scores(run: StudyRun, settings: StudySettings) -> dict | None:
+    """``run``'s kept scores, or None; a run found only in the cache is given its record."""
+    files = _score_files(run, settings)
+    for path in files:
+        if path.exists():
+            scores = json.loads(gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_text())
+            if path != files[0]:
+                _store_scores(scores, files[0])
+            return scores
+    return None
+
+
+def _store_scores(scores: dict, path: Path) -> None:
+    """Write ``scores`` to ``path`` (gzipped for ``.gz``, with no timestamp: the same scores, the same bytes),
+    renamed into place so that a killed write leaves no half file."""
+    data = json.dumps(scores).encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(gzip.compress(data, mtime=0) if path.suffix == ".gz" else data)
+    partial.replace(path)
 
 
 def _curve_settings(settings: StudySettings) -> StudySettings:
@@ -416,9 +446,8 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
     curve also "curve": [{"step", "scoring", "MAP", "R@10"}], "best_step", "scored_step"}}; with
     ``settings.score_last`` and a kept best step also "clir@last", the last step's "clir".
     """
-    cache = _cache_file(run, settings)
-    if cache.exists():
-        return json.loads(cache.read_text())
+    if (stored := _stored_scores(run, settings)) is not None:
+        return stored
     shared = _shared(settings, run.language)
     last_state = None
     if run.objective in UNTRAINED:
@@ -458,10 +487,7 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
         scores["clir@last"] = clir(queries, settings.scorings)
     elif settings.score_last and run.objective in UNTRAINED:
         scores["clir@last"] = scores["clir"]  # no steps: the same system at every budget
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    partial = cache.with_suffix(".partial")
-    partial.write_text(json.dumps(scores))
-    partial.replace(cache)
+    _store_scores(scores, _score_files(run, settings)[0])
     if not settings.keep_checkpoints:  # only now: a run killed while it was scored resumes without training again
         (settings.checkpoint_dir(run) / "last.pt").unlink(missing_ok=True)
     return scores
@@ -491,9 +517,9 @@ def fill_cache(runs: list[StudyRun], settings: StudySettings, *, workers: int) -
     One small student leaves most of a GPU idle; several processes sharing it finish a study sooner.
     The shared parts (documents encoded, lexicons) are built here first so that workers read them
     from ``work_dir``; each worker keeps ``torch.get_num_threads() // workers`` CPU threads (at least 1).
-    Results are the cached JSONs, so a killed pool loses only the runs in flight.
+    Results are the kept scores (records or cache), so a killed pool loses only the runs in flight.
     """
-    missing = [run for run in runs if not _cache_file(run, settings).exists()]
+    missing = [run for run in runs if not any(path.exists() for path in _score_files(run, settings))]
     if not missing:
         return
     for language in sorted({run.language for run in missing}):

@@ -225,6 +225,8 @@ def test_research_question_notebooks(tmp_path, work_dir):
     assert "at the common budget" in report and "best dev step" in report and "| device" in report
     assert (figures / "rq1-ot-vs-baselines_curves_en-ny.png").read_bytes()[:8] == PNG_MAGIC
     assert sorted(rq1[(rq1.objective == "ot") & (rq1.scoring == "dense")].seed) == [0, 1]
+    records = list((figures / "runs").glob("*.json.gz"))  # each run's scores, kept beside the figures
+    assert len(records) >= len(rq1[["objective", "seed"]].drop_duplicates())
     assert set(rq1.scoring) == {"dense", "maxsim"}  # every objective scored both ways, neither row replaced
     assert (figures / "rq1-ot-vs-baselines_en-ny_maxsim.png").read_bytes()[:8] == PNG_MAGIC
 

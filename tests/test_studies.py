@@ -89,6 +89,29 @@ def test_runs_are_scored_cached_and_tabulated(settings, monkeypatch):
     assert set(rows[rows.measure == "MAP"].scoring) == {"dense", "maxsim"}
 
 
+def test_scores_kept_as_records_are_read_on_another_machine_without_training(settings, monkeypatch, tmp_path):
+    import gzip
+    import json
+
+    run = StudyRun(objective="zero-shot", train_pairs=0, epochs=0)
+    cached = studies.score_run(run, settings, progress=False)  # in work_dir/studies only
+    recorded = replace(settings, records_dir=str(tmp_path / "runs"))
+    assert recorded.key(run) == settings.key(run)  # where scores are kept is not what a run computes
+    assert studies.score_run(run, recorded, progress=False) == cached  # a cached run is given its record
+    record = tmp_path / "runs" / f"{settings.key(run)}.json.gz"
+    assert json.loads(gzip.decompress(record.read_bytes())) == cached
+    assert record.read_bytes() == gzip.compress(json.dumps(cached).encode(), mtime=0)  # no timestamp in the bytes
+
+    def nothing_computed(*args, **kwargs):
+        raise AssertionError("a recorded run was computed again")
+
+    other_machine = replace(recorded, work_dir=str(tmp_path / "empty-cache"))  # a fresh clone: records, no cache
+    monkeypatch.setattr(studies, "_shared", nothing_computed)
+    assert studies.score_run(run, other_machine, progress=False) == cached
+    studies.fill_cache([run], other_machine, workers=2)  # nothing missing: no worker starts
+    assert not (tmp_path / "empty-cache" / "studies").exists()
+
+
 def test_clean_only_settings_score_neither_switched_queries_nor_bitext(settings):
     clean_only = replace(settings, **studies.CLEAN_QUERIES_ONLY)  # RQ2 and RQ5 report clean CLIR only
     scores = run_study([StudyRun(objective="zero-shot")], clean_only, progress=False)
