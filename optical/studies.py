@@ -298,7 +298,10 @@ def _stored_scores(run: StudyRun, settings: StudySettings) -> dict | None:
     files = _score_files(run, settings)
     for path in files:
         if path.exists():
-            scores = json.loads(gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_text())
+            try:
+                scores = json.loads(gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_text())
+            except (OSError, EOFError, ValueError) as error:  # a truncated file, a merge conflict's markers
+                raise ValueError(f"{path} is unreadable ({error}); delete it to score the run again") from None
             if path != files[0]:
                 _store_scores(scores, files[0])
             return scores

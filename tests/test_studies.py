@@ -110,6 +110,9 @@ def test_scores_kept_as_records_are_read_on_another_machine_without_training(set
     assert studies.score_run(run, other_machine, progress=False) == cached
     studies.fill_cache([run], other_machine, workers=2)  # nothing missing: no worker starts
     assert not (tmp_path / "empty-cache" / "studies").exists()
+    record.write_bytes(record.read_bytes()[:100])  # cut short, as by a failed copy
+    with pytest.raises(ValueError, match="unreadable.*delete it"):
+        studies.score_run(run, other_machine, progress=False)
 
 
 def test_clean_only_settings_score_neither_switched_queries_nor_bitext(settings):
