@@ -442,7 +442,7 @@ def _bitext_recall(student: TokenEncoder, shared: _Shared, translate) -> dict[st
 
 
 def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) -> dict:
-    """Train (unless untrained) and score one run; cached by run and settings.
+    """Train (unless untrained) and score one run, kept by run and settings (a record, else the cache).
 
     Returns {"clir": {scoring: {measure: {qid: value}}}, "switched": {rate: {measure: mean}} (dense),
     "bitext": {R@k: value}, "training": {"loss", "pooled_cosine", "plan_entropy": per step; with a
@@ -515,7 +515,7 @@ def study_checkpoint(run: StudyRun, settings: StudySettings, *, progress: bool =
 
 
 def fill_cache(runs: list[StudyRun], settings: StudySettings, *, workers: int) -> None:
-    """Train and score the runs the cache lacks in ``workers`` processes at once, each with its own runs.
+    """Train and score the runs whose scores are not kept yet in ``workers`` processes at once, each with its own runs.
 
     One small student leaves most of a GPU idle; several processes sharing it finish a study sooner.
     The shared parts (documents encoded, lexicons) are built here first so that workers read them
@@ -608,7 +608,7 @@ def run_study(
 
     query_set: ``clean`` (CLIR, one row per scoring), ``clean@last`` (the same at the last step, with
     ``settings.score_last``), ``switch=<rate>`` (code-switched CLIR, dense), ``bitext`` (recall of pooled
-    vectors, dense). ``workers`` > 1 trains the runs the cache lacks in that many processes first
+    vectors, dense). ``workers`` > 1 trains the runs not kept yet in that many processes first
     (:func:`fill_cache`).
     """
     if workers > 1:
