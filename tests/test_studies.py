@@ -226,7 +226,8 @@ def test_a_killed_curve_run_resumes_its_curve_and_loses_no_point(settings, monke
     monkeypatch.setattr(studies.LearningCurve, "__call__", killed)
     with pytest.raises(Killed):
         studies._train_student(run, curved, shared, False)
-    evaluated.clear(), kill_at.clear()
+    evaluated.clear()
+    kill_at.clear()  # the rerun is not killed
     try:
         resumed = studies._train_student(run, curved, shared, False)[1]
     finally:
