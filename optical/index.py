@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from optical.files import write_atomically
+
 KINDS = ("flat", "hnsw", "ivf")
 
 
@@ -89,10 +91,9 @@ class VectorIndex:
         faiss = _faiss()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        faiss.write_index(self.index, str(directory / "index.faiss.partial"))
-        (directory / "ids.json.partial").write_text(json.dumps({"kind": self.kind, "ids": self.document_ids}))
-        os.replace(directory / "index.faiss.partial", directory / "index.faiss")
-        os.replace(directory / "ids.json.partial", directory / "ids.json")
+        write_atomically(directory / "index.faiss", lambda file: faiss.write_index(self.index, str(file)))
+        ids = json.dumps({"kind": self.kind, "ids": self.document_ids})
+        write_atomically(directory / "ids.json", lambda file: file.write_text(ids))
         return directory
 
     @classmethod

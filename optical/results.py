@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from optical.files import write_atomically
+
 RESULT_COLUMNS = (
     "study", "language", "objective", "train_pairs", "epochs", "seed", "split", "scoring", "measure", "value"
 )  # fmt: skip
@@ -49,9 +51,7 @@ def record_results(rows: pd.DataFrame, path: str | os.PathLike, *, supersedes: t
         old.loc[replaced, "value"] = new_values.reindex(old_keys[replaced]).to_numpy()  # in place: no reordering
         added = new[~new_keys.isin(old_keys)]
         table = pd.concat([old, added]) if len(old) else added
-        partial = path.with_suffix(".partial")
-        table.to_csv(partial, index=False, lineterminator="\n")
-        os.replace(partial, path)
+        write_atomically(path, lambda file: table.to_csv(file, index=False, lineterminator="\n"))
     return path
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from optical.encoders import TokenEncoder
+from optical.files import write_atomically
 
 __all__ = ["cached_encoding", "dense_search", "encode_documents", "top_k_run"]
 
@@ -57,10 +58,7 @@ def cached_encoding(
     if cache_file.exists():
         return torch.load(cache_file)
     value = compute()
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
-    partial = cache_file.with_suffix(".partial")
-    torch.save(value, partial)
-    os.replace(partial, cache_file)
+    write_atomically(cache_file, lambda file: torch.save(value, file))
     return value
 
 

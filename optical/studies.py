@@ -41,10 +41,19 @@ from optical.data import (
     sample_pairs,
 )
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder, resolve_model_dir
+from optical.files import write_atomically
 from optical.metrics import DEFAULT_MEASURES, evaluate
 from optical.search import SCORINGS, DocumentSearch, SearchSettings, search_each
 from optical.stats import paired_randomization_test
-from optical.train import RESUMABLE_ELSEWHERE, TrainConfig, device_name, non_default, pick_device, train
+from optical.train import (
+    CHECKPOINT_NAME,
+    RESUMABLE_ELSEWHERE,
+    TrainConfig,
+    device_name,
+    non_default,
+    pick_device,
+    train,
+)
 from optical.vocabulary import fitting_max_length
 
 RECIPE_GRIDS: dict[str, list[dict]] = {  # the TrainConfig variants searched on the dev books, per objective
@@ -312,10 +321,9 @@ def _store_scores(scores: dict, path: Path) -> None:
     """Write ``scores`` to ``path`` (gzipped for ``.gz``, with no timestamp: the same scores, the same bytes),
     renamed into place so that a killed write leaves no half file."""
     data = json.dumps(scores).encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(gzip.compress(data, mtime=0) if path.suffix == ".gz" else data)
-    partial.replace(path)
+    if path.suffix == ".gz":
+        data = gzip.compress(data, mtime=0)
+    write_atomically(path, lambda file: file.write_bytes(data))
 
 
 def _curve_settings(settings: StudySettings) -> StudySettings:
@@ -355,7 +363,7 @@ def _train_student(
     curve = None
     if settings.curve_every:
         curve = LearningCurve(student, _shared(_curve_settings(settings), run.language), settings)
-        if not (checkpoint_dir / "last.pt").exists():  # a resumed run reads its points from the checkpoint
+        if not (checkpoint_dir / CHECKPOINT_NAME).exists():  # a resumed run reads its points from the checkpoint
             curve.evaluate(0)
     result = train(
         student,
@@ -492,7 +500,7 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
         scores["clir@last"] = scores["clir"]  # no steps: the same system at every budget
     _store_scores(scores, _score_files(run, settings)[0])
     if not settings.keep_checkpoints:  # only now: a run killed while it was scored resumes without training again
-        (settings.checkpoint_dir(run) / "last.pt").unlink(missing_ok=True)
+        (settings.checkpoint_dir(run) / CHECKPOINT_NAME).unlink(missing_ok=True)
     return scores
 
 
@@ -506,7 +514,7 @@ def study_checkpoint(run: StudyRun, settings: StudySettings, *, progress: bool =
     if run.objective in UNTRAINED:
         raise ValueError(f"{run.objective} trains no student")
     settings = replace(settings, curve_every=0, keep_checkpoints=True)
-    checkpoint = settings.checkpoint_dir(run) / "last.pt"
+    checkpoint = settings.checkpoint_dir(run) / CHECKPOINT_NAME
     finished = checkpoint.with_name("finished")
     if not finished.exists():
         _train_student(run, settings, _shared(settings, run.language), progress)

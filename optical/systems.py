@@ -32,6 +32,7 @@ from optical.data.bible import bible_splits, load_bible_bitext
 from optical.data.bitext import BitextPair, sample_pairs
 from optical.data.collection import CLIRCollection, bible_clir_collection
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
+from optical.files import write_atomically
 from optical.fusion import reciprocal_rank_fusion, score_fusion
 from optical.lexical import BM25Settings, LexicalSearch, translate_query, translation_table
 from optical.metrics import DEFAULT_MEASURES, Run, evaluate
@@ -110,10 +111,8 @@ class BitextSystems:
             stored = json.loads(self._counts_cache.read_text(encoding="utf-8"))
             return {word: Counter(linked) for word, linked in stored.items()}
         counts = link_counts(self.training, self.teacher.tokenizer)
-        self._counts_cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = self._counts_cache.with_suffix(".partial")
-        partial.write_text(json.dumps(counts, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-        partial.replace(self._counts_cache)
+        text = json.dumps(counts, ensure_ascii=False, sort_keys=True)
+        write_atomically(self._counts_cache, lambda file: file.write_text(text, encoding="utf-8"))
         return counts
 
     def bm25_run(self, settings: BM25Settings) -> Run:

@@ -19,6 +19,7 @@ from optical.data.bitext import BitextPair
 from optical.distributed import gather, mean_over_ranks, rank_and_world, shard
 from optical.drift import plan_entropy, pooled_cosine
 from optical.encoders import TokenBatch, TokenEncoder
+from optical.files import write_atomically
 from optical.hard_negatives import mine_hard_negatives
 from optical.losses import (
     LossOutput,
@@ -235,6 +236,7 @@ def load_student_weights(student: TokenEncoder, checkpoint: str | os.PathLike) -
     return student
 
 
+CHECKPOINT_NAME = "last.pt"  # the file train() keeps in its checkpoint_dir and resumes from
 RESUMABLE_ELSEWHERE = ("device", "checkpoint_every")  # where a run trains and how often it saves: not what it learns
 
 
@@ -255,12 +257,6 @@ def _read_checkpoint(checkpoint: Path, config: TrainConfig, world: int, device: 
     if len(state["rng"]) != world:
         raise ValueError(f"{checkpoint} was written by {len(state['rng'])} processes; resume with as many")
     return state
-
-
-def _save_atomically(state: dict, path: Path) -> None:
-    partial_path = path.with_suffix(".partial")
-    torch.save(state, partial_path)
-    os.replace(partial_path, path)  # a kill during the save leaves the previous checkpoint intact
 
 
 def train(
@@ -312,7 +308,7 @@ def train(
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", torch.cuda.current_device())  # the GPU init_from_environment chose
     use_amp = uses_bf16(config, device)
-    checkpoint = Path(checkpoint_dir) / "last.pt" if checkpoint_dir else None
+    checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir else None
     state = _read_checkpoint(checkpoint, config, world, device) if checkpoint and checkpoint.exists() else None
     if config.extend_vocabulary and not student.added_pieces:  # before the optimiser: it resizes the embeddings
         foreign = [pair.foreign for pair in pairs]
@@ -379,7 +375,7 @@ def train(
             }
             if hasattr(on_step, "state_dict"):
                 state["on_step"] = on_step.state_dict()
-            _save_atomically(state, checkpoint)
+            write_atomically(checkpoint, lambda file: torch.save(state, file))  # a kill keeps the last checkpoint
 
     start = time.perf_counter()
     bar = tqdm(total=total_steps, initial=step, desc=f"train {config.objective}", disable=not show, unit="step")

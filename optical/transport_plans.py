@@ -18,7 +18,7 @@ from optical.data.greek import GREEK, aligned_verses
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.plots import plot_transport_plan
 from optical.results import NO_SCORING, record_results
-from optical.train import load_student_weights
+from optical.train import CHECKPOINT_NAME, load_student_weights
 from optical.word_alignment import Links, agreement, eflomal_links, hard_links, human_links, plan_links, pretokenize
 
 MEASURES = ["precision", "recall", "f1", "aer"]
@@ -64,7 +64,9 @@ class HeldOutPlans:
 
 def latest_checkpoint(work_dir: str | Path, language: str) -> Path:
     """The newest ``last.pt`` of a main-job run for ``language`` under ``work_dir``."""
-    found = sorted(Path(work_dir, "checkpoints").glob(f"main-en-{language}-*/last.pt"), key=lambda p: p.stat().st_mtime)
+    found = sorted(
+        Path(work_dir, "checkpoints").glob(f"main-en-{language}-*/{CHECKPOINT_NAME}"), key=lambda p: p.stat().st_mtime
+    )
     if not found:
         raise FileNotFoundError(
             f"no trained en-{language} student under {work_dir}/checkpoints: run the main job first"

@@ -1,0 +1,25 @@
+"""Files written whole or not at all: a kill during a write leaves the previous file (or none), never half of one."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+
+def write_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
+    """Call ``write(temporary)`` on ``<path>.<pid>.partial`` beside ``path``, then rename it to ``path``.
+
+    The rename is atomic on one file system, so readers see the old file or the new one; the process id
+    in the temporary name keeps two processes writing the same file (study workers sharing a cache) apart.
+    If ``write`` raises, the temporary file is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,33 @@
+"""Atomic writes: the whole new file or the old one, never half of one, and no temporary file left."""
+
+from pathlib import Path
+
+import pytest
+
+from optical.files import write_atomically
+
+
+class Interrupted(Exception):
+    """Stands for a kill in the middle of a write."""
+
+
+def test_a_write_replaces_the_file_whole_and_leaves_no_temporary(tmp_path: Path):
+    path = tmp_path / "new" / "table.csv"  # its folder does not exist yet
+    assert write_atomically(path, lambda file: file.write_text("a,b\n1,2\n")) == path
+    write_atomically(path, lambda file: file.write_text("a,b\n3,4\n"))
+    assert path.read_text() == "a,b\n3,4\n"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["table.csv"]
+
+
+def test_a_write_cut_short_keeps_the_old_file_and_removes_its_half(tmp_path: Path):
+    path = tmp_path / "scores.json"
+    path.write_text('{"old": 1}')
+
+    def write_half_then_fail(file: Path) -> None:
+        file.write_text('{"new": ')
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        write_atomically(path, write_half_then_fail)
+    assert path.read_text() == '{"old": 1}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.json"]
