@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from optical.data.bitext import BitextPair
+from optical.files import write_atomically
 from optical.word_alignment import eflomal_links, pretokenize
 
 Lexicon = dict[str, str]  # foreign word -> English word
@@ -43,8 +44,8 @@ def induce_lexicon(pairs: list[BitextPair], tokenizer, *, min_count: int = 3, ca
         if count >= min_count and best.isalpha():
             lexicon[word] = best
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(lexicon, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+        text = json.dumps(lexicon, ensure_ascii=False, sort_keys=True)
+        write_atomically(cache, lambda file: file.write_text(text, encoding="utf-8"))
     return lexicon
 
 

@@ -255,11 +255,11 @@ class _Shared:
     @cached_property
     def lexicon(self) -> Lexicon:
         lexicon_source = sample_pairs(self.training, self.settings.lexicon_pairs, seed=0)
-        cache = Path(self.settings.work_dir) / "lexicons" / f"en-{self.language}-{self.settings.lexicon_pairs}.json"
-        return induce_lexicon(lexicon_source, self.teacher.tokenizer, cache=cache)
+        name = f"en-{self.language}-{self.settings.lexicon_pairs}.json"
+        return _kept_lexicon(lexicon_source, self.teacher.tokenizer, self.settings, name)
 
     def prepare(self) -> _Shared:
-        """Build every part now: the documents encoded and the lexicon induced, cached in ``work_dir``."""
+        """Build every part now: the documents encoded (cached in ``work_dir``) and the lexicon induced (kept)."""
         _ = self.searches, self.lexicon, self.bitext_pairs
         return self
 
@@ -284,14 +284,28 @@ def _switched(queries: dict[str, str], shared: _Shared, rate: float) -> dict[str
 
 
 def run_lexicon(run: StudyRun, settings: StudySettings, shared: _Shared) -> Lexicon:
-    """The lexicon eflomal induces from exactly the run's training pairs (its size and seed), cached.
+    """The lexicon eflomal induces from exactly the run's training pairs (its size and seed), kept once induced.
 
     dictionary-translate translates with it and code-switched training copies switch with it, so
     neither sees more bitext than the students it is compared with.
     """
     pairs = sample_pairs(shared.training, run.train_pairs, run.seed)
     name = f"en-{run.language}-{run.train_pairs}-seed{run.seed}.json"
-    return induce_lexicon(pairs, shared.teacher.tokenizer, cache=Path(settings.work_dir) / "lexicons" / name)
+    return _kept_lexicon(pairs, shared.teacher.tokenizer, settings, name)
+
+
+def _kept_lexicon(pairs: list[BitextPair], tokenizer, settings: StudySettings, name: str) -> Lexicon:
+    """eflomal's lexicon of ``pairs``, induced once and kept as ``lexicons/<name>`` beside the records
+    (``records_dir``, committed) or else in ``work_dir``. eflomal takes no seed, so a kept lexicon is what
+    lets another machine train a code-switched or dictionary run again with the same words; one found
+    only in ``work_dir`` is copied beside the records."""
+    cached = Path(settings.work_dir) / "lexicons" / name
+    if not settings.records_dir:
+        return induce_lexicon(pairs, tokenizer, cache=cached)
+    kept = Path(settings.records_dir) / "lexicons" / name
+    if not kept.exists() and cached.exists():
+        write_atomically(kept, lambda file: file.write_bytes(cached.read_bytes()))
+    return induce_lexicon(pairs, tokenizer, cache=kept)
 
 
 def _score_files(run: StudyRun, settings: StudySettings) -> list[Path]:

@@ -115,6 +115,26 @@ def test_scores_kept_as_records_are_read_on_another_machine_without_training(set
         studies.score_run(run, other_machine, progress=False)
 
 
+def test_lexicons_are_kept_beside_the_records_for_another_machine(settings, monkeypatch, tmp_path):
+    from optical import codeswitch
+
+    run = StudyRun(objective="dictionary-translate", train_pairs=200, epochs=0)
+    shared = studies._shared(settings, "ny")
+    cached = studies.run_lexicon(run, settings, shared)  # no records_dir: in work_dir/lexicons only
+    recorded = replace(settings, records_dir=str(tmp_path / "runs"))
+    assert studies.run_lexicon(run, recorded, shared) == cached  # copied beside the records, not induced again
+    kept = tmp_path / "runs" / "lexicons" / "en-ny-200-seed0.json"
+    assert kept.read_bytes() == (Path(settings.work_dir) / "lexicons" / kept.name).read_bytes()
+
+    def no_eflomal(*args, **kwargs):
+        raise AssertionError("a kept lexicon was induced again")
+
+    monkeypatch.setattr(codeswitch, "link_counts", no_eflomal)  # eflomal takes no seed: a new lexicon would differ
+    other_machine = replace(recorded, work_dir=str(tmp_path / "empty-cache"))
+    assert studies.run_lexicon(run, other_machine, shared) == cached
+    assert not (tmp_path / "empty-cache" / "lexicons").exists()
+
+
 def test_clean_only_settings_score_neither_switched_queries_nor_bitext(settings):
     clean_only = replace(settings, **studies.CLEAN_QUERIES_ONLY)  # RQ2 and RQ5 report clean CLIR only
     scores = run_study([StudyRun(objective="zero-shot")], clean_only, progress=False)
