@@ -90,7 +90,6 @@ class VectorIndex:
         """``index.faiss`` and ``ids.json`` under ``directory`` (written to temporary names, then renamed)."""
         faiss = _faiss()
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         write_atomically(directory / "index.faiss", lambda file: faiss.write_index(self.index, str(file)))
         ids = json.dumps({"kind": self.kind, "ids": self.document_ids})
         write_atomically(directory / "ids.json", lambda file: file.write_text(ids))

@@ -31,6 +31,7 @@ import torch
 
 from optical.distributed import barrier, rank_and_world
 from optical.encoders import TokenBatch, TokenEncoder
+from optical.files import write_atomically
 from optical.progress import tqdm
 
 __all__ = ["TeacherStateStore", "TeacherStates", "teacher_key"]
@@ -163,37 +164,40 @@ class TeacherStateStore:
         order, lengths = self.teacher.longest_first([text for _, text in todo])
         offsets = np.cumsum([0] + [lengths[i] for i in order])
         name = hashlib.blake2b("".join(sorted(missing)).encode(), digest_size=12).hexdigest()
-        self.directory.mkdir(parents=True, exist_ok=True)
         vector_file = self.directory / f"{name}.npy"
-        partial = self.directory / f"{name}.{os.getpid()}.npy.partial"
-        shape = (int(offsets[-1]), self.teacher.dim)
-        vectors = np.lib.format.open_memmap(partial, mode="w+", dtype=STATE_DTYPE, shape=shape)
         special = np.zeros(offsets[-1], dtype=np.uint8)
+
+        def fill_vectors(file: Path) -> None:
+            shape = (int(offsets[-1]), self.teacher.dim)
+            vectors = np.lib.format.open_memmap(file, mode="w+", dtype=STATE_DTYPE, shape=shape)
+            starts = range(0, len(order), batch_size)
+            for start in tqdm(starts, desc="teacher states", disable=not progress, unit="batch"):
+                rows = order[start : start + batch_size]
+                tokens = self.teacher.tokenize([todo[i][1] for i in rows])
+                output = self.teacher(tokens, layer=self.layer)
+                for k, position in enumerate(range(start, start + len(rows))):
+                    real = output.attention_mask[k].bool()
+                    span = slice(offsets[position], offsets[position + 1])
+                    vectors[span] = output.embeddings[k][real].float().cpu().numpy().astype(STATE_DTYPE)
+                    special[span] = tokens["special_tokens_mask"][k][real.cpu()].numpy()
+            vectors.flush()
+
+        def write_index(file: Path) -> None:
+            with open(file, "wb") as handle:  # a handle, so np.savez adds no ".npz" to the temporary name
+                np.savez(
+                    handle,
+                    digests=np.array([todo[i][0] for i in order]),
+                    offsets=offsets[:-1].astype(np.int64),
+                    lengths=np.diff(offsets).astype(np.int64),
+                    special=special,
+                    vector_bytes=np.int64(vector_file.stat().st_size),
+                )
+
         was_training = self.teacher.training
         self.teacher.eval()
-        starts = range(0, len(order), batch_size)
-        for start in tqdm(starts, desc="teacher states", disable=not progress, unit="batch"):
-            rows = order[start : start + batch_size]
-            tokens = self.teacher.tokenize([todo[i][1] for i in rows])
-            output = self.teacher(tokens, layer=self.layer)
-            for k, position in enumerate(range(start, start + len(rows))):
-                real = output.attention_mask[k].bool()
-                span = slice(offsets[position], offsets[position + 1])
-                vectors[span] = output.embeddings[k][real].float().cpu().numpy().astype(STATE_DTYPE)
-                special[span] = tokens["special_tokens_mask"][k][real.cpu()].numpy()
-        self.teacher.train(was_training)
-        vectors.flush()
-        del vectors
-        os.replace(partial, vector_file)
-        index_file = self.directory / f"{name}.index.npz"
-        index_partial = self.directory / f"{name}.{os.getpid()}.index.partial.npz"
-        np.savez(
-            index_partial,
-            digests=np.array([todo[i][0] for i in order]),
-            offsets=offsets[:-1].astype(np.int64),
-            lengths=np.diff(offsets).astype(np.int64),
-            special=special,
-            vector_bytes=np.int64(vector_file.stat().st_size),
-        )
-        os.replace(index_partial, index_file)  # the chunk exists from here on
+        try:
+            write_atomically(vector_file, fill_vectors)
+        finally:
+            self.teacher.train(was_training)
+        index_file = write_atomically(self.directory / f"{name}.index.npz", write_index)  # the chunk exists from here
         self._open_chunk(index_file)

@@ -90,13 +90,26 @@ def test_a_damaged_chunk_is_detected_and_rebuilt(teacher, pairs, tmp_path, damag
     assert vectors.stat().st_size > 0 and index.exists()
 
 
-def test_a_killed_computation_leaves_no_chunk_that_reads_as_good(teacher, pairs, tmp_path, monkeypatch):
+class Killed(Exception):
+    """Stands for a kill; pytest would stop on a real KeyboardInterrupt."""
+
+
+@pytest.mark.parametrize("during", ["the vectors", "the index"])
+def test_a_killed_computation_leaves_no_chunk_and_no_half_file(teacher, pairs, tmp_path, monkeypatch, during):
     english = [p.english for p in pairs[:8]]
-    monkeypatch.setattr(np, "savez", lambda *args, **kwargs: (_ for _ in ()).throw(KeyboardInterrupt("killed")))
-    with pytest.raises(KeyboardInterrupt):
+
+    def killed(*args, **kwargs):
+        raise Killed
+
+    if during == "the vectors":
+        monkeypatch.setattr(teacher, "tokenize", killed)
+    else:
+        monkeypatch.setattr(np, "savez", killed)
+    with pytest.raises(Killed):
         TeacherStateStore(teacher, tmp_path).states(english)
     monkeypatch.undo()
-    assert not list(tmp_path.glob("*/*.index.npz"))  # the vectors without an index are not a chunk
+    assert not list(tmp_path.glob("*/*.index.npz"))  # vectors without an index are not a chunk
+    assert not list(tmp_path.glob("*/*.partial"))  # nor is half a file left behind
     states = TeacherStateStore(teacher, tmp_path).states(english)
     assert len(states) == 8 and len(list(tmp_path.glob("*/*.index.npz"))) == 1
 
