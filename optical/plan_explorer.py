@@ -19,19 +19,10 @@ from matplotlib.figure import Figure
 from optical.alignment import SoftAlignment, soft_alignment
 from optical.encoders import TokenEncoder
 from optical.plots import plot_transport_plan
-from optical.train import CHECKPOINT_NAME
 from optical.transport_plans import HeldOutPlans, links_within, load_student
 
 UNTRAINED = "untrained (the teacher's copy)"
 TYPED = "(typed pair)"
-
-
-def saved_checkpoints(work_dir: str | Path) -> dict[str, Path]:
-    """Every ``last.pt`` under ``work_dir/checkpoints``, named by its run folder, newest first."""
-    found = sorted(
-        Path(work_dir, "checkpoints").glob(f"*/{CHECKPOINT_NAME}"), key=lambda p: p.stat().st_mtime, reverse=True
-    )
-    return {path.parent.name: path for path in found}
 
 
 class PlanExplorer:

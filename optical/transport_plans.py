@@ -62,16 +62,20 @@ class HeldOutPlans:
     eflomal_training_pairs: int = 0  # training pairs eflomal learned from besides the scored ones
 
 
+def saved_checkpoints(work_dir: str | Path, runs: str = "*") -> dict[str, Path]:
+    """Every ``last.pt`` under ``work_dir/checkpoints`` whose run folder matches the glob ``runs``, newest first."""
+    found = Path(work_dir, "checkpoints").glob(f"{runs}/{CHECKPOINT_NAME}")
+    return {path.parent.name: path for path in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)}
+
+
 def latest_checkpoint(work_dir: str | Path, language: str) -> Path:
     """The newest ``last.pt`` of a main-job run for ``language`` under ``work_dir``."""
-    found = sorted(
-        Path(work_dir, "checkpoints").glob(f"main-en-{language}-*/{CHECKPOINT_NAME}"), key=lambda p: p.stat().st_mtime
-    )
+    found = saved_checkpoints(work_dir, f"main-en-{language}-*")
     if not found:
         raise FileNotFoundError(
             f"no trained en-{language} student under {work_dir}/checkpoints: run the main job first"
         )
-    return found[-1]
+    return next(iter(found.values()))
 
 
 def load_student(model: str, checkpoint: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> TokenEncoder:

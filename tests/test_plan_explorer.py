@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from optical.encoders import DEFAULT_MODEL
-from optical.plan_explorer import TYPED, UNTRAINED, PlanExplorer, saved_checkpoints
-from optical.transport_plans import HeldOutPlans
+from optical.plan_explorer import TYPED, UNTRAINED, PlanExplorer
+from optical.transport_plans import HeldOutPlans, saved_checkpoints
 
 pytestmark = pytest.mark.slow
 
