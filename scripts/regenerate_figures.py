@@ -26,6 +26,7 @@ from optical.data import installed_languages
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 os.environ["OPTICAL_TEXT_PROGRESS"] = "1"  # the kernels inherit it: text progress bars reach this console's log
+os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # and no "Loading weights" widget, which no batch run can show
 QUICK = {"TRAIN_PAIRS": 48, "EPOCHS": 1, "NUM_QUERIES": 30, "SPLIT": "dev"}
 QUICK_PLANS = {"NUM_SHOWN": 1, "NUM_SCORED": 5, "REFERENCE_PAIRS": 300, "SPLIT": "dev"}
 # Greek is 4.8 WordPiece pieces a word: 9.5% of its verses would be cut at the default 128 tokens, 0.13% at 192.

@@ -167,6 +167,22 @@ def test_a_batch_run_keeps_only_the_last_state_of_each_progress_bar(tmp_path):
     assert [line.split("|")[0].strip() for line in lines] == ["a: 100%", "b: 100%"] and "\r" not in streams["stderr"]
 
 
+def test_a_batch_run_keeps_no_widget_of_the_model_loading_bar(tmp_path):
+    """transformers draws its "Loading weights" bar with tqdm.auto: in a batch run, a widget no one can see."""
+    notebook = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}
+    )
+    load = "from optical.encoders import DEFAULT_MODEL, TokenEncoder\nTokenEncoder(DEFAULT_MODEL)\nprint('loaded')"
+    notebook.cells = [nbformat.v4.new_code_cell(load)]
+    source = tmp_path / "load.ipynb"
+    nbformat.write(notebook, source)
+    output = tmp_path / "executed" / "load.ipynb"
+    load_batch_runner().run(source, output, {})
+    outputs = nbformat.read(output, as_version=4).cells[0].outputs
+    assert [o.text for o in outputs if o.get("name") == "stdout"] == ["loaded\n"]
+    assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+
+
 def test_research_question_notebooks(tmp_path, work_dir):
     """All five, tiny: two seeds so spreads exist; they share the work folder, so RQ3 and RQ4 reuse RQ1's scores."""
     figures = tmp_path / "figures"
