@@ -123,16 +123,22 @@ def load_batch_runner():
     return module
 
 
-def test_a_failed_batch_run_exits_naming_notebook_and_cell_and_keeps_the_good_output(tmp_path):
+def write_notebook(path: Path, cells: list) -> Path:
+    """A Python 3 notebook of ``cells`` written to ``path``, for the batch runner."""
     notebook = nbformat.v4.new_notebook(
         metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}
     )
-    notebook.cells = [
+    notebook.cells = cells
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_a_failed_batch_run_exits_naming_notebook_and_cell_and_keeps_the_good_output(tmp_path):
+    cells = [
         nbformat.v4.new_code_cell("FAIL = False", metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell("if FAIL:\n    raise RuntimeError('the study broke')"),
     ]
-    source = tmp_path / "study.ipynb"
-    nbformat.write(notebook, source)
+    source = write_notebook(tmp_path / "study.ipynb", cells)
     output = tmp_path / "executed" / "study.ipynb"
     runner = load_batch_runner()
 
@@ -150,13 +156,8 @@ def test_a_failed_batch_run_exits_naming_notebook_and_cell_and_keeps_the_good_ou
 
 def test_a_batch_run_keeps_only_the_last_state_of_each_progress_bar(tmp_path):
     """Text progress bars (one stream output per update) fold to what JupyterLab shows: each bar's last line."""
-    notebook = nbformat.v4.new_notebook(
-        metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}
-    )
     bars = "from tqdm.std import tqdm\nfor name in 'ab':\n    for _ in tqdm(range(50), desc=name, mininterval=0): pass"
-    notebook.cells = [nbformat.v4.new_code_cell(bars + "\nprint('done')")]
-    source = tmp_path / "bars.ipynb"
-    nbformat.write(notebook, source)
+    source = write_notebook(tmp_path / "bars.ipynb", [nbformat.v4.new_code_cell(bars + "\nprint('done')")])
     output = tmp_path / "executed" / "bars.ipynb"
     load_batch_runner().run(source, output, {})
     outputs = nbformat.read(output, as_version=4).cells[0].outputs
@@ -169,13 +170,8 @@ def test_a_batch_run_keeps_only_the_last_state_of_each_progress_bar(tmp_path):
 
 def test_a_batch_run_keeps_no_widget_of_the_model_loading_bar(tmp_path):
     """transformers draws its "Loading weights" bar with tqdm.auto: in a batch run, a widget no one can see."""
-    notebook = nbformat.v4.new_notebook(
-        metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}
-    )
     load = "from optical.encoders import DEFAULT_MODEL, TokenEncoder\nTokenEncoder(DEFAULT_MODEL)\nprint('loaded')"
-    notebook.cells = [nbformat.v4.new_code_cell(load)]
-    source = tmp_path / "load.ipynb"
-    nbformat.write(notebook, source)
+    source = write_notebook(tmp_path / "load.ipynb", [nbformat.v4.new_code_cell(load)])
     output = tmp_path / "executed" / "load.ipynb"
     load_batch_runner().run(source, output, {})
     outputs = nbformat.read(output, as_version=4).cells[0].outputs
