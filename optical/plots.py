@@ -99,7 +99,7 @@ def plot_seed_bars(
         part = rows[rows.measure == measure]
         ax.bar(part.label, part["mean"], yerr=part["std"].fillna(0), capsize=3, color="tab:blue", alpha=0.8)
         ax.set_title(measure)
-        ax.tick_params(axis="x", rotation=60, labelsize=8)
+        ax.tick_params(axis="x", rotation=90, labelsize=8)  # upright labels cannot run into their neighbours
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
