@@ -23,3 +23,18 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -
     finally:
         temporary.unlink(missing_ok=True)
     return path
+
+
+def kept_file(name: str, *, work_dir: str | os.PathLike, records_dir: str | os.PathLike = "") -> Path:
+    """Where a file that cannot be computed again bit for bit (eflomal takes no seed) is read and written.
+
+    ``records_dir/name`` (committed, so another machine reuses it) when ``records_dir`` is set, else the
+    cache ``work_dir/name``; a file found only in the cache is copied beside the records first.
+    """
+    cached = Path(work_dir) / name
+    if not records_dir:
+        return cached
+    kept = Path(records_dir) / name
+    if not kept.exists() and cached.exists():
+        write_atomically(kept, lambda file: file.write_bytes(cached.read_bytes()))
+    return kept

@@ -41,7 +41,7 @@ from optical.data import (
     sample_pairs,
 )
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder, resolve_model_dir
-from optical.files import write_atomically
+from optical.files import kept_file, write_atomically
 from optical.metrics import DEFAULT_MEASURES, evaluate
 from optical.search import SCORINGS, DocumentSearch, SearchSettings, search_each
 from optical.stats import paired_randomization_test
@@ -296,16 +296,11 @@ def run_lexicon(run: StudyRun, settings: StudySettings, shared: _Shared) -> Lexi
 
 def _kept_lexicon(pairs: list[BitextPair], tokenizer, settings: StudySettings, name: str) -> Lexicon:
     """eflomal's lexicon of ``pairs``, induced once and kept as ``lexicons/<name>`` beside the records
-    (``records_dir``, committed) or else in ``work_dir``. eflomal takes no seed, so a kept lexicon is what
-    lets another machine train a code-switched or dictionary run again with the same words; one found
-    only in ``work_dir`` is copied beside the records."""
-    cached = Path(settings.work_dir) / "lexicons" / name
-    if not settings.records_dir:
-        return induce_lexicon(pairs, tokenizer, cache=cached)
-    kept = Path(settings.records_dir) / "lexicons" / name
-    if not kept.exists() and cached.exists():
-        write_atomically(kept, lambda file: file.write_bytes(cached.read_bytes()))
-    return induce_lexicon(pairs, tokenizer, cache=kept)
+    (``records_dir``, committed) or else in ``work_dir`` (:func:`optical.files.kept_file`). eflomal takes no
+    seed, so a kept lexicon is what lets another machine train a code-switched or dictionary run again with
+    the same words."""
+    path = kept_file(f"lexicons/{name}", work_dir=settings.work_dir, records_dir=settings.records_dir)
+    return induce_lexicon(pairs, tokenizer, cache=path)
 
 
 def _score_files(run: StudyRun, settings: StudySettings) -> list[Path]:

@@ -32,7 +32,7 @@ from optical.data.bible import bible_splits, load_bible_bitext
 from optical.data.bitext import BitextPair, sample_pairs
 from optical.data.collection import CLIRCollection, bible_clir_collection
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
-from optical.files import write_atomically
+from optical.files import kept_file, write_atomically
 from optical.fusion import reciprocal_rank_fusion, score_fusion
 from optical.lexical import BM25Settings, LexicalSearch, translate_query, translation_table
 from optical.metrics import DEFAULT_MEASURES, Run, evaluate
@@ -72,19 +72,23 @@ class BitextSystems:
         split: str = "dev",
         num_queries: int = 500,
         work_dir: str | os.PathLike = ".cache/optical",
+        records_dir: str | os.PathLike = "",
         max_length: int = DEFAULT_MAX_LENGTH,
     ) -> BitextSystems:
         """The systems of a packaged pair's ``split`` collection (the studies' own), from the ``train_pairs``
-        training-book pairs drawn with ``seed``."""
+        training-book pairs drawn with ``seed``. The link counts are kept as ``lexicons/en-<language>-<pairs>-
+        seed<seed>.counts.json`` in ``records_dir`` when given (committed: eflomal takes no seed, so counts
+        induced again differ), else in ``work_dir``."""
         bitext = load_bible_bitext(language)
         splits = bible_splits(language)
         collection = bible_clir_collection(
             bitext.select(splits[split]), name=f"bible-en-{language}-{split}", num_queries=num_queries
         )
+        counts = f"lexicons/en-{language}-{train_pairs}-seed{seed}.counts.json"
         return cls(
             sample_pairs(bitext.select(splits["train"]), train_pairs, seed),
             collection,
-            counts_cache=Path(work_dir) / "lexicons" / f"en-{language}-{train_pairs}-seed{seed}.counts.json",
+            counts_cache=kept_file(counts, work_dir=work_dir, records_dir=records_dir),
             work_dir=work_dir,
             max_length=max_length,
         )

@@ -211,3 +211,21 @@ def test_systems_are_compared_with_the_best_by_paired_tests():
     rows = systems_results_rows(per_seed, ("MAP",), study="s", language="ny", split="dev")
     assert list(rows.seed) == [0, 1, 0] and list(rows.train_pairs) == [100, 100, 0]
     assert list(rows.value) == [0.5, 0.7, 0.1] and set(rows.measure) == {"MAP"} and set(rows.epochs) == {0}
+
+
+def test_the_bible_systems_keep_their_link_counts_beside_the_records(tmp_path, monkeypatch):
+    """eflomal takes no seed: best_system's lexicon is read from the committed records, not induced again."""
+    from optical import systems
+
+    keep_arguments = lambda self, training, collection, **kw: setattr(self, "kw", kw)  # noqa: E731 (no teacher loaded)
+    monkeypatch.setattr(systems.BitextSystems, "__init__", keep_arguments)
+    name = "lexicons/en-ny-200-seed1.counts.json"
+    cached = tmp_path / "cache" / name
+    cached.parent.mkdir(parents=True)
+    cached.write_text('{"moni": {"hello": 3}}')
+    kept = systems.BitextSystems.bible(
+        "ny", train_pairs=200, seed=1, num_queries=5, work_dir=tmp_path / "cache", records_dir=tmp_path / "runs"
+    ).kw["counts_cache"]
+    assert kept == tmp_path / "runs" / name and kept.read_text() == cached.read_text()
+    alone = systems.BitextSystems.bible("ny", train_pairs=200, seed=1, num_queries=5, work_dir=tmp_path / "cache")
+    assert alone.kw["counts_cache"] == cached

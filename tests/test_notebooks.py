@@ -340,6 +340,7 @@ def test_best_system_notebook(tmp_path, work_dir):
     assert set(results[results.objective == "zero-shot"].train_pairs) == {0}
     assert set(results[results.objective == "ot"].seed) == {0, 1}  # a row per student seed
     assert set(results[results.objective == "translate-encode"].seed) == {0}
+    assert (figures / "runs/lexicons/en-ny-300-seed0.counts.json").stat().st_size > 0  # kept beside the records
     executed = nbformat.read(tmp_path / "executed-best_system.ipynb", as_version=4)
     recommendation = "".join(output.get("text", "") for output in executed.cells[-1].outputs)
     assert recommendation.startswith("For en-ny, deploy bm25 + ")  # it ends in the dev's choice, in words
