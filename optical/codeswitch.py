@@ -30,6 +30,13 @@ def link_counts(pairs: list[BitextPair], tokenizer) -> dict[str, Counter]:
     return counts
 
 
+def ranked_links(linked: Counter) -> list[tuple[str, int]]:
+    """A foreign word's linked English words, most links first and ties alphabetically: the order cannot
+    depend on whether the counts were just computed or read back from JSON (``Counter.most_common`` keeps
+    insertion order among ties, and JSON is written with sorted keys)."""
+    return sorted(linked.items(), key=lambda item: (-item[1], item[0]))
+
+
 def induce_lexicon(pairs: list[BitextPair], tokenizer, *, min_count: int = 3, cache: Path | None = None) -> Lexicon:
     """Foreign word -> its most frequently linked English word, over ``pairs`` (eflomal, intersected links).
 
@@ -40,7 +47,7 @@ def induce_lexicon(pairs: list[BitextPair], tokenizer, *, min_count: int = 3, ca
         return json.loads(cache.read_text(encoding="utf-8"))
     lexicon = {}
     for word, translations in link_counts(pairs, tokenizer).items():
-        best, count = translations.most_common(1)[0]
+        best, count = ranked_links(translations)[0]
         if count >= min_count and best.isalpha():
             lexicon[word] = best
     if cache is not None:

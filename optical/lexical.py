@@ -27,6 +27,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from optical.codeswitch import ranked_links
 from optical.metrics import Run
 from optical.word_alignment import pretokenize
 
@@ -46,7 +47,7 @@ def translation_table(counts: Mapping[str, Counter], *, translations: int, min_c
         raise ValueError(f"translations must be >= 1, got {translations}")
     table = {}
     for word, linked in counts.items():
-        ranked = linked.most_common()
+        ranked = ranked_links(linked)
         best, best_count = ranked[0]
         if best_count < min_count or not best.isalpha():
             continue

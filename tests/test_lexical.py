@@ -94,6 +94,18 @@ def test_one_best_table_is_the_induced_lexicon(monkeypatch, tokenizer):
     assert {word: entries[0][0] for word, entries in translation_table(COUNTS, translations=1).items()} == lexicon
 
 
+def test_tied_links_rank_alphabetically_whatever_order_the_counts_come_in(monkeypatch, tokenizer):
+    """Counts just induced and counts read back from JSON (sorted keys) must translate alike."""
+    import optical.codeswitch
+
+    tied = [("word", 5), ("said", 5), ("speech", 5), ("talk", 3)]
+    for order in (tied, tied[::-1]):
+        counts = {"mawu": Counter(dict(order))}
+        assert translation_table(counts, translations=2)["mawu"] == [("said", 0.5), ("speech", 0.5)]
+        monkeypatch.setattr(optical.codeswitch, "link_counts", lambda pairs, tokenizer, counts=counts: counts)
+        assert induce_lexicon([], tokenizer) == {"mawu": "said"}
+
+
 def test_query_translation_weighs_repeats_and_keeps_unknown_words(tokenizer):
     table = translation_table(COUNTS, translations=2)
     query = translate_query("Mulungu ndi Yesu, mulungu", table, tokenizer)
