@@ -221,6 +221,7 @@ def test_research_question_notebooks(tmp_path, work_dir):
     assert set(rq1.objective) == {
         "ot",
         "ot[contrastive_weight=0.1]",
+        "ot[contrastive_weight=1.0]",
         "kl",
         "zero-shot",
         "dictionary-translate",
