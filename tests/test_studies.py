@@ -285,6 +285,14 @@ def test_grid_trains_each_recipe_of_an_objective():
     ]
 
 
+def test_the_final_tables_use_only_recipes_searched_on_the_dev_books():
+    from optical.studies import FINAL_RECIPES, RECIPE_GRIDS
+
+    for objective, recipes in FINAL_RECIPES.items():
+        assert recipes[0] == {}  # the objective as published comes first
+        assert all(recipe in RECIPE_GRIDS[objective] for recipe in recipes)
+
+
 def test_the_cache_key_names_what_a_run_computes_not_where_it_ran():
     import hashlib
     import json
