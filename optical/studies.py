@@ -566,19 +566,22 @@ def _score_quietly(run: StudyRun, settings: StudySettings) -> None:
 
 
 def run_overview(runs: list[StudyRun], settings: StudySettings) -> pd.DataFrame:
-    """Per trained run: ``label``, ``seed``, ``steps``, ``best_step`` (by dense dev MAP, with a curve),
-    ``scored_step``, ``device`` and training ``seconds`` (runs cached before devices were logged: "unrecorded")."""
+    """Per trained run: ``label``, ``seed``, ``steps``, ``best_step`` and ``best_dev_MAP`` (the dense dev curve's
+    peak, with a curve), ``scored_step``, ``device`` and training ``seconds`` (runs cached before devices were
+    logged: "unrecorded")."""
     rows = []
     for run in runs:
         if run.objective in UNTRAINED:
             continue
         log = score_run(run, settings, progress=False)["training"]
+        dense = [point["MAP"] for point in log.get("curve", []) if point["scoring"] == "dense"]
         rows.append(
             {
                 "label": run.label,
                 "seed": run.seed,
                 "steps": len(log["loss"]),
                 "best_step": log.get("best_step"),
+                "best_dev_MAP": max(dense, default=None),
                 "scored_step": log.get("scored_step", len(log["loss"])),
                 "device": log.get("device", "unrecorded"),
                 "seconds": log.get("seconds"),

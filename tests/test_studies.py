@@ -344,8 +344,12 @@ def test_workers_fill_the_cache_and_runs_are_scored_at_their_best_and_last_step(
     overview = run_overview(runs, curved).set_index("label")
     assert list(overview.index) == ["ot", "kl"] and (overview.steps == 2).all()
     assert overview.device.str.len().gt(0).all() and (overview.seconds > 0).all()
-    for label in ("ot", "kl"):
+    for run in runs[:2]:
+        label = run.label
         best = overview.loc[label, "best_step"]
+        curve = pd.DataFrame(studies.score_run(run, curved, progress=False)["training"]["curve"])
+        dense = curve[curve.scoring == "dense"].set_index("step")["MAP"]
+        assert overview.loc[label, "best_dev_MAP"] == dense.max() == dense[best]  # the peak, at the best step
         last = scores[(scores.label == label) & (scores.measure == "MAP") & (scores.scoring == "dense")]
         values = last.set_index("query_set").value
         assert best < 2 or values["clean"] == values["clean@last"]  # scored at the last step when it was the best
