@@ -296,15 +296,12 @@ def test_the_final_tables_use_only_recipes_searched_on_the_dev_books():
 def test_best_system_fuses_students_of_the_final_tables_only():
     import ast
 
-    import nbformat
+    import papermill
 
     from optical.studies import FINAL_RECIPES
 
     notebook = Path(__file__).resolve().parent.parent / "notebooks" / "best_system.ipynb"
-    parameters = next(cell for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "code")
-    statements = ast.parse(parameters.source).body
-    assigned = {node.targets[0].id: node.value for node in statements if isinstance(node, ast.Assign)}
-    student_recipes = ast.literal_eval(assigned["STUDENT_RECIPES"])
+    student_recipes = ast.literal_eval(papermill.inspect_notebook(notebook)["STUDENT_RECIPES"]["default"])
     assert student_recipes
     for objective, recipes in student_recipes.items():
         assert all(recipe in FINAL_RECIPES.get(objective, [{}]) for recipe in recipes), objective
