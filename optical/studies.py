@@ -53,6 +53,7 @@ from optical.train import (
     non_default,
     pick_device,
     train,
+    uses_bf16,
 )
 from optical.vocabulary import fitting_max_length
 
@@ -392,6 +393,7 @@ def _train_student(
         "pooled_cosine": result.pooled_cosine,
         "plan_entropy": result.plan_entropy,
         "device": device_name(student.device),
+        "precision": "bf16 autocast" if uses_bf16(config, student.device) else "float32",
         "seconds": result.seconds,
     }
     last_state = None
@@ -465,8 +467,10 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
     """Train (unless untrained) and score one run, kept by run and settings (a record, else the cache).
 
     Returns {"clir": {scoring: {measure: {qid: value}}}, "switched": {rate: {measure: mean}} (dense),
-    "bitext": {R@k: value}, "training": {"loss", "pooled_cosine", "plan_entropy": per step; with a
-    curve also "curve": [{"step", "scoring", "MAP", "R@10"}], "best_step", "scored_step"}}; with
+    "bitext": {R@k: value}, "training": {"loss", "pooled_cosine", "plan_entropy": per step; "device",
+    "precision" (bf16 autocast or float32; records from before 2026-12-01 lack it) and "seconds" of the
+    run's last training segment; with a curve also "curve": [{"step", "scoring", "MAP", "R@10"}],
+    "best_step", "scored_step"}}; with
     ``settings.score_last`` and a kept best step also "clir@last", the last step's "clir".
     """
     if (stored := _stored_scores(run, settings)) is not None:
