@@ -81,7 +81,7 @@ def padding(languages: list[str], lengths_of: dict[int, TokenEncoder]) -> list[d
     """Share of padding tokens over one epoch of the whole training pool, random vs bucketed batches."""
     rows = []
     for language in languages:
-        pool = load_bible_bitext(language).select(bible_splits()["train"])
+        pool = load_bible_bitext(language).select(bible_splits(language)["train"])
         for max_length, encoder in lengths_of.items():
             foreign = encoder.token_lengths([p.foreign for p in pool])
             english = encoder.token_lengths([p.english for p in pool])
@@ -169,8 +169,8 @@ def study_runs(work_dir: Path, seeds: list[int], train_pairs: int, lengths: list
                         "study run s": seconds,
                         "loss, first 10 steps": float(np.mean(losses[:10])),
                         "loss, last 10 steps": float(np.mean(losses[-10:])),
-                        "dev MAP": float(np.mean(list(scores["clir"]["MAP"].values()))),
-                        "dev R@10": float(np.mean(list(scores["clir"]["R@10"].values()))),
+                        "dev MAP": float(np.mean(list(scores["clir"]["dense"]["MAP"].values()))),
+                        "dev R@10": float(np.mean(list(scores["clir"]["dense"]["R@10"].values()))),
                     }
                 )
     return rows, curves

@@ -182,6 +182,8 @@ class TokenEncoder(nn.Module):
 
     def token_lengths(self, texts: list[str], max_length: int | None = None) -> list[int]:
         """Tokens of each text after truncation at ``max_length`` (default: the encoder's), special ones included."""
+        if not texts:  # the tokenizer fails on an empty batch
+            return []
         ids = self.tokenizer(list(texts), truncation=True, max_length=self._checked_length(max_length))["input_ids"]
         return [len(row) for row in ids]
 

@@ -33,6 +33,7 @@ def test_a_max_length_beyond_the_models_positions_is_a_clear_error(teacher):
     assert teacher.positions == 512  # MiniLM's position embeddings, special tokens included
     long_text = " ".join(["word"] * 600)
     assert teacher.token_lengths([long_text], max_length=512) == [512]
+    assert teacher.token_lengths([]) == []  # an empty pool (e.g. Greek has no Old-Testament books)
     with pytest.raises(ValueError, match="max_length 513 is longer than all-MiniLM-L6-v2 takes"):
         teacher.tokenize([long_text], max_length=513)
     with pytest.raises(ValueError, match="512 positions"):
