@@ -31,7 +31,7 @@ from optical.plots import plot_training_loss, plot_transport_plan
 from optical.results import RESULT_COLUMNS, record_results
 from optical.search import DocumentSearch, SearchSettings
 from optical.systems import BitextSystems, FusedSystem
-from optical.train import TrainConfig, non_default, pick_device, train, uses_bf16
+from optical.train import TrainConfig, non_default, pick_device, train, training_precision
 from optical.vocabulary import TokenizationReport, tokenization_report, warn_about
 
 SYSTEMS = ("student", "fused")  # what the main job evaluates besides the zero-shot teacher
@@ -280,7 +280,7 @@ def _write_summary(path, config, bitext_summary, collection, rows, trained, num_
         f"{config.train.batch_size}; loss {head:.3f} (first 20 steps) -> {tail:.3f} (last 20).",
         f"- Settings: `{json.dumps(asdict(config.train))}`, max_length {config.max_length}.",
         f"- Time on {device.type} ({platform.machine()}, {torch.get_num_threads()} threads, "
-        f"{'bf16 autocast' if uses_bf16(config.train, device) else 'float32'}, torch "
+        f"{training_precision(config.train, device)}, torch "
         f"{torch.__version__}): " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings.items()) + ".",
         "",
     ]

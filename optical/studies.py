@@ -53,7 +53,7 @@ from optical.train import (
     non_default,
     pick_device,
     train,
-    uses_bf16,
+    training_precision,
 )
 from optical.vocabulary import fitting_max_length
 
@@ -393,7 +393,7 @@ def _train_student(
         "pooled_cosine": result.pooled_cosine,
         "plan_entropy": result.plan_entropy,
         "device": device_name(student.device),
-        "precision": "bf16 autocast" if uses_bf16(config, student.device) else "float32",
+        "precision": training_precision(config, student.device),
         "seconds": result.seconds,
     }
     last_state = None

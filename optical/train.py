@@ -45,6 +45,7 @@ __all__ = [
     "device_name",
     "pick_device",
     "train",
+    "training_precision",
     "uses_bf16",
 ]
 
@@ -162,6 +163,11 @@ def _cpuinfo() -> str:
 def uses_bf16(config: TrainConfig, device: torch.device) -> bool:
     """Whether training on ``device`` runs under bf16 autocast: ``config.amp`` on CUDA or a bf16-capable CPU."""
     return config.amp and (device.type == "cuda" or cpu_has_native_bf16())
+
+
+def training_precision(config: TrainConfig, device: torch.device) -> str:
+    """How training on ``device`` computes, for logs and summaries: "bf16 autocast" or "float32"."""
+    return "bf16 autocast" if uses_bf16(config, device) else "float32"
 
 
 def _seed_everything(seed: int) -> None:
