@@ -11,11 +11,13 @@ from pathlib import Path
 
 import torch
 
+from optical.train import cpu_has_native_bf16
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def describe_machine() -> dict:
-    """CPU model and cores, memory, GPU if any, torch version and thread count."""
+    """CPU model, its SIMD level and bf16 support, cores, memory, GPU if any, torch version and thread count."""
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -26,6 +28,8 @@ def describe_machine() -> dict:
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {
         "cpu": cpu,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),  # what torch's kernels use: AVX2, AVX512, ...
+        "native_bf16": cpu_has_native_bf16(),  # AVX512-BF16 or AMX: CPU training autocasts to bf16
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "memory_gib": round(memory_gib, 1),

@@ -43,6 +43,7 @@ def test_sinkhorn_benchmark_runs_and_agrees_with_pot(tmp_path):
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True, env=env)
     results = json.loads((tmp_path / "sinkhorn_cpu_quick.json").read_text())
     assert results["machine"]["cores"] >= 1
+    assert results["machine"]["cpu_capability"] in {"DEFAULT", "VSX", "Z VECTOR", "NO AVX", "AVX2", "AVX512", "SVE256"}
     for row in results["rows"]:
         assert row["max_diff_pot_batch"] < 1e-5 and row["max_diff_pot_per_pair"] < 1e-5
         assert row["speedup_vs_pot_per_pair"] > 1  # a loose floor: timings on a busy CI machine are noisy
