@@ -66,7 +66,7 @@ lab-check: install browser
 	HF_HUB_OFFLINE=1 $(PY) scripts/check_lab_in_browser.py --screenshot figures/jupyterlab_plan_explorer.png
 
 lint: install
-	$(VENV)/bin/ruff check optical tests benchmarks scripts
+	$(VENV)/bin/ruff check optical tests benchmarks scripts notebooks
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache
