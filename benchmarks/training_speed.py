@@ -39,7 +39,7 @@ from optical.data import bible_splits, installed_languages, load_bible_bitext, s
 from optical.encoders import DEFAULT_MAX_LENGTH, TokenEncoder
 from optical.studies import StudyRun, StudySettings, _shared, score_run
 from optical.teacher_states import TeacherStateStore
-from optical.train import TrainConfig, cpu_has_native_bf16, pick_device, train
+from optical.train import TrainConfig, pick_device, train, training_precision, uses_bf16
 
 VARIANTS = {  # name: (teacher states cached, batches bucketed by length, bf16 autocast)
     "before": (False, False, False),
@@ -127,7 +127,7 @@ def breakdown(teacher: TokenEncoder, pairs, device, cache: Path, steps: int) -> 
         batches = [([pairs[i].english for i in b], [pairs[i].foreign for i in b]) for b in order[: steps + 1]]
         student = copy.deepcopy(teacher).requires_grad_(True).train()
         source = teacher if name == "before" else cached
-        amp = name == "after" and (device.type == "cuda" or cpu_has_native_bf16())
+        amp = name == "after" and uses_bf16(TrainConfig(), device)  # the default path's precision on this device
         parts = step_parts("ot", source, student, batches, device, amp=amp)
         rows.append(
             {"max_length": teacher.max_length, "variant": name}
@@ -227,9 +227,9 @@ def main() -> None:
     markdown = (
         f"# Training speed before and after ({device.type})\n\n"
         "Before: live teacher forward at every step, randomly composed batches, float32. After: teacher token "
-        "states cached (float16 on disk, memory-mapped), batches bucketed by foreign length, bf16 autocast "
-        f"(native bf16 on this CPU: {cpu_has_native_bf16()}). Measured side by side in one run; loss curves "
-        f"of the study runs in `{name}_loss.png`.\n\n"
+        "states cached (float16 on disk, memory-mapped), batches bucketed by foreign length, bf16 autocast on "
+        f"CUDA and on CPUs with bf16 instructions (here: {training_precision(TrainConfig(), device)}). Measured "
+        f"side by side in one run; loss curves of the study runs in `{name}_loss.png`.\n\n"
         + "\n\n".join(
             f"## {title}\n\n{table.to_markdown(index=False, floatfmt='.4g')}" for title, table in tables.items()
         )
