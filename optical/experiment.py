@@ -244,8 +244,11 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
 
 def _fused_rows(config: MainConfig, train_pairs, collection, teacher, student) -> list[pd.DataFrame]:
     """Rows of :class:`~optical.systems.FusedSystem`'s parts and fusion, its lexicon from ``train_pairs``
-    (the student's own run has its rows already)."""
-    systems = BitextSystems.for_pairs(train_pairs, collection, work_dir=config.work_dir, teacher=teacher)
+    (the student's own run has its rows already), kept beside the results: eflomal takes no seed, so a lexicon
+    induced again would move these rows."""
+    systems = BitextSystems.for_pairs(
+        train_pairs, collection, work_dir=config.work_dir, teacher=teacher, records_dir=config.out_dir
+    )
     runs = FusedSystem(student_weight=config.fused_student_weight).runs(systems, student)
     return [
         _rows(config, system, len(train_pairs), 0, evaluate(collection.qrels, run, DEFAULT_MEASURES), scoring)

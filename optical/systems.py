@@ -101,12 +101,14 @@ class BitextSystems:
         *,
         work_dir: str | os.PathLike,
         teacher: TokenEncoder,
+        records_dir: str | os.PathLike = "",
     ) -> BitextSystems:
-        """The systems of any bitext and collection, the link counts cached under a digest of the pairs."""
+        """The systems of any bitext and collection, the link counts kept as ``lexicons/pairs-<digest of the
+        pairs>.counts.json`` in ``records_dir`` when given (eflomal takes no seed), else in ``work_dir``."""
         text = "\n".join(f"{pair.english}\t{pair.foreign}" for pair in training)
         digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-        counts_cache = Path(work_dir) / "lexicons" / f"pairs-{digest}.counts.json"
-        return cls(training, collection, counts_cache=counts_cache, work_dir=work_dir, teacher=teacher)
+        counts = kept_file(f"lexicons/pairs-{digest}.counts.json", work_dir=work_dir, records_dir=records_dir)
+        return cls(training, collection, counts_cache=counts, work_dir=work_dir, teacher=teacher)
 
     @cached_property
     def counts(self) -> dict[str, Counter]:

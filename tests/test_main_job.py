@@ -171,6 +171,12 @@ def test_main_job_adds_the_fused_bitext_only_system(tmp_path, work_dir, bitext):
     fused_map = with_student[with_student.measure == "MAP"].set_index("objective").value
     assert fused_map["fused"] != mean_ap["fused"] and fused_map["bm25"] == mean_ap["bm25"]
 
+    (kept,) = (tmp_path / "out" / "lexicons").glob("pairs-*.counts.json")  # eflomal's lexicon, beside the results
+    kept.write_text('{"moni": {"hello": 1}}')  # a rerun reads it and induces nothing
+    main([*args, "--system", "fused"])
+    rerun = pd.read_csv(tmp_path / "out" / "results.csv").query("measure == 'MAP'").set_index("objective").value
+    assert rerun["bm25"] < mean_ap["bm25"] and rerun["ot"] == mean_ap["ot"]
+
 
 def make_tiny_student(folder, bitext):
     """A 2-layer, 64-wide BERT with its own WordPiece vocabulary learned from Chichewa: a stand-in for a
