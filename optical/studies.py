@@ -468,10 +468,10 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
 
     Returns {"clir": {scoring: {measure: {qid: value}}}, "switched": {rate: {measure: mean}} (dense),
     "bitext": {R@k: value}, "training": {"loss", "pooled_cosine", "plan_entropy": per step; "device",
-    "precision" (bf16 autocast or float32; records from before 2026-12-01 lack it) and "seconds" of the
-    run's last training segment; with a curve also "curve": [{"step", "scoring", "MAP", "R@10"}],
-    "best_step", "scored_step"}}; with
-    ``settings.score_last`` and a kept best step also "clir@last", the last step's "clir".
+    "precision" (bf16 autocast or float32; records from before 2026-12-01 lack it) and "seconds" of
+    training (a resumed run's included; before 2026-12-01 only its last segment); with a curve also
+    "curve": [{"step", "scoring", "MAP", "R@10"}], "best_step", "scored_step"}}; with ``settings.score_last``
+    and a kept best step also "clir@last", the last step's "clir".
     """
     if (stored := _stored_scores(run, settings)) is not None:
         return stored
@@ -571,8 +571,9 @@ def _score_quietly(run: StudyRun, settings: StudySettings) -> None:
 
 def run_overview(runs: list[StudyRun], settings: StudySettings) -> pd.DataFrame:
     """Per trained run: ``label``, ``seed``, ``steps``, ``best_step`` and ``best_dev_MAP`` (the dense dev curve's
-    peak, with a curve), ``scored_step``, ``device`` and training ``seconds`` (runs cached before devices were
-    logged: "unrecorded")."""
+    peak, with a curve), ``scored_step``, ``device``, ``precision`` and training ``seconds`` (runs cached before
+    devices or precisions were logged: "unrecorded"; before 2026-12-01 ``seconds`` counted only the last
+    process of a resumed run)."""
     rows = []
     for run in runs:
         if run.objective in UNTRAINED:
@@ -588,6 +589,7 @@ def run_overview(runs: list[StudyRun], settings: StudySettings) -> pd.DataFrame:
                 "best_dev_MAP": max(dense, default=None),
                 "scored_step": log.get("scored_step", len(log["loss"])),
                 "device": log.get("device", "unrecorded"),
+                "precision": log.get("precision", "unrecorded"),
                 "seconds": log.get("seconds"),
             }
         )

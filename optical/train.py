@@ -108,13 +108,13 @@ def non_default(instance, ignore: tuple[str, ...] = ()) -> dict:
 
 @dataclass
 class TrainResult:
-    """What a run did: per-step losses, steps taken, seconds spent (this process only)."""
+    """What a run did: per-step losses, steps taken, seconds spent (a resumed run's include those before)."""
 
     losses: list[float] = field(default_factory=list)
     pooled_cosine: list[float] = field(default_factory=list)  # per step: drift diagnostics (optical.drift)
     plan_entropy: list[float] = field(default_factory=list)  # per step, objectives with a plan (else NaN)
     steps: int = 0
-    seconds: float = 0.0  # the training loop
+    seconds: float = 0.0  # the training loop, over every process that trained this run
     teacher_seconds: float = 0.0  # computing the teacher states the cache lacked (0 when all were cached)
 
 
@@ -337,7 +337,7 @@ def train(
         optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup + 1)))
     )
 
-    result, step = TrainResult(), 0
+    result, step, earlier_seconds = TrainResult(), 0, 0.0
     clock = time.perf_counter()
     show = progress and rank == 0
     states = None
@@ -356,6 +356,7 @@ def train(
         torch.set_rng_state(state["rng"][rank].cpu())
         result.losses, step = state["losses"], state["step"]
         result.pooled_cosine, result.plan_entropy = state["pooled_cosine"], state["plan_entropy"]
+        earlier_seconds = state.get("seconds", 0.0)  # checkpoints before 2026-12-01 lack it
         if "on_step" in state and hasattr(on_step, "load_state_dict"):
             on_step.load_state_dict(state["on_step"])
     stopped = bool(state and state.get("stopped"))
@@ -375,6 +376,7 @@ def train(
                 "pooled_cosine": result.pooled_cosine,
                 "plan_entropy": result.plan_entropy,
                 "step": step,
+                "seconds": earlier_seconds + time.perf_counter() - start,
                 "config": asdict(config),
                 "added_pieces": student.added_pieces,
                 "stopped": stopped,
@@ -430,5 +432,5 @@ def train(
                 save()
     bar.close()
     save()
-    result.steps, result.seconds = step, time.perf_counter() - start
+    result.steps, result.seconds = step, earlier_seconds + time.perf_counter() - start
     return result

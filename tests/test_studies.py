@@ -361,6 +361,7 @@ def test_workers_fill_the_cache_and_runs_are_scored_at_their_best_and_last_step(
     assert overview.device.str.len().gt(0).all() and (overview.seconds > 0).all()
     precision = "bf16 autocast" if cpu_has_native_bf16() else "float32"  # what the worker processes trained in
     assert all(studies.score_run(run, curved, progress=False)["training"]["precision"] == precision for run in runs[:2])
+    assert (overview.precision == precision).all()
     for run in runs[:2]:
         label = run.label
         best = overview.loc[label, "best_step"]

@@ -96,11 +96,13 @@ def test_a_killed_run_resumes_to_the_same_weights(teacher, bitext, tmp_path, mon
     with pytest.raises(KeyboardInterrupt):
         train(interrupted, teacher, pairs, config, checkpoint_dir=tmp_path, progress=False)
     monkeypatch.undo()
-    assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 3  # the previous checkpoint is intact
+    before_kill = torch.load(tmp_path / "last.pt", weights_only=False)
+    assert before_kill["step"] == 3 and before_kill["seconds"] > 0  # the previous checkpoint is intact
 
     resumed = copy.deepcopy(teacher).requires_grad_(True)  # a fresh process would start from scratch weights
     result = train(resumed, teacher, pairs, config, checkpoint_dir=tmp_path, progress=False)
     assert result.steps == 8 and len(result.losses) == 8
+    assert result.seconds > before_kill["seconds"]  # the training time before the kill counts too
     for (name, expected), actual in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(actual, expected, msg=name)
     with pytest.raises(ValueError, match="another configuration"):
