@@ -361,6 +361,9 @@ def train(
             on_step.load_state_dict(state["on_step"])
     stopped = bool(state and state.get("stopped"))
 
+    def training_seconds() -> float:  # this process's training time plus that of the runs it resumes
+        return earlier_seconds + time.perf_counter() - start
+
     def save() -> None:
         if checkpoint is None:
             return
@@ -376,7 +379,7 @@ def train(
                 "pooled_cosine": result.pooled_cosine,
                 "plan_entropy": result.plan_entropy,
                 "step": step,
-                "seconds": earlier_seconds + time.perf_counter() - start,
+                "seconds": training_seconds(),
                 "config": asdict(config),
                 "added_pieces": student.added_pieces,
                 "stopped": stopped,
@@ -432,5 +435,5 @@ def train(
                 save()
     bar.close()
     save()
-    result.steps, result.seconds = step, earlier_seconds + time.perf_counter() - start
+    result.steps, result.seconds = step, training_seconds()
     return result
