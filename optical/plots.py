@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from optical.alignment import SoftAlignment
@@ -142,6 +143,14 @@ def label_colors(labels: Sequence[str]) -> dict[str, tuple]:
     return {label: cmap(i % cmap.N) for i, label in enumerate(labels)}
 
 
+LEGEND_WIDTH = 2.4  # inches added to a figure for a legend beside its panels
+
+
+def _legend_beside(ax: Axes) -> None:
+    """The legend right of ``ax`` (the top-right panel), where it hides no curve however many labels there are."""
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+
+
 def plot_learning_curves(curves: pd.DataFrame, *, title: str = "") -> Figure:
     """Dev measure against training steps: a row per measure, a column per scoring, a line per label.
 
@@ -152,7 +161,7 @@ def plot_learning_curves(curves: pd.DataFrame, *, title: str = "") -> Figure:
     dashed = set(curves.label[curves.reference]) if "reference" in curves else set()
     measures, scorings = list(dict.fromkeys(curves.measure)), list(dict.fromkeys(curves.scoring))
     fig, axes = plt.subplots(
-        len(measures), len(scorings), figsize=(5.2 * len(scorings), 3.4 * len(measures)), squeeze=False
+        len(measures), len(scorings), figsize=(5.2 * len(scorings) + LEGEND_WIDTH, 3.4 * len(measures)), squeeze=False
     )
     stats = curves.groupby(["measure", "scoring", "label", "step"])["value"].agg(["mean", "std"]).sort_index()
     colors = label_colors(curves.label)
@@ -171,7 +180,7 @@ def plot_learning_curves(curves: pd.DataFrame, *, title: str = "") -> Figure:
                 )
             ax.set_title(f"{measure}, {scoring} scoring", fontsize=9)
             ax.set_xlabel("training step")
-    axes[0][0].legend(fontsize=8)
+    _legend_beside(axes[0][-1])
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
@@ -183,7 +192,7 @@ def plot_drift(logs: pd.DataFrame, *, window: int = 20, title: str = "") -> Figu
     logs: rows of :func:`optical.studies.training_logs` (label, seed, step, loss, pooled_cosine, plan_entropy).
     """
     columns = ["loss", "pooled_cosine", "plan_entropy"]
-    fig, axes = plt.subplots(1, len(columns), figsize=(4.6 * len(columns), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(columns), figsize=(4.6 * len(columns) + LEGEND_WIDTH, 3.4), squeeze=False)
     means = logs.groupby(["label", "step"], sort=False)[columns].mean()
     colors = label_colors(logs.label)
     for ax, column in zip(axes[0], columns, strict=True):
@@ -193,7 +202,7 @@ def plot_drift(logs: pd.DataFrame, *, window: int = 20, title: str = "") -> Figu
                 ax.plot(series.index, series.rolling(window, min_periods=1).mean(), label=label, color=colors[label])
         ax.set_title(column.replace("_", " "), fontsize=9)
         ax.set_xlabel("training step")
-    axes[0][0].legend(fontsize=8)
+    _legend_beside(axes[0][-1])
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig

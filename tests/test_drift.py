@@ -84,3 +84,8 @@ def test_eleven_variants_get_eleven_colours_in_the_curve_and_drift_plots():
     for figure in (plot_learning_curves(curves), plot_drift(logs)):
         colours = [line.get_color() for line in figure.axes[0].get_lines()]
         assert len(colours) == 11 and len(set(map(str, colours))) == 11
+        figure.canvas.draw()
+        (legend,) = [ax.get_legend() for ax in figure.axes if ax.get_legend()]
+        panels_right = max(ax.get_window_extent().x1 for ax in figure.axes)
+        assert legend.get_window_extent().x0 >= panels_right  # beside the panels: it hides no curve
+        assert legend.get_window_extent().x1 <= figure.bbox.x1 + 1  # and inside the figure
