@@ -223,6 +223,8 @@ def test_research_question_notebooks(tmp_path, work_dir):
         "ot[contrastive_weight=0.1]",
         "ot[contrastive_weight=1.0]",
         "kl",
+        "kl[hard_negatives=16]",
+        "kl[kl_temperature=0.05]",
         "zero-shot",
         "dictionary-translate",
         "contrastive",
@@ -236,6 +238,10 @@ def test_research_question_notebooks(tmp_path, work_dir):
         assert (figures / f"{study}_en-ny_maxsim.png").read_bytes()[:8] == PNG_MAGIC, study
     report = (figures / "rq1-ot-vs-baselines_en-ny.md").read_text()
     assert "at the common budget" in report and "best dev step" in report and "| device" in report
+    references = "ot, ot[contrastive_weight=0.1], ot[contrastive_weight=1.0], kl, kl[hard_negatives=16], kl[kl_temp"
+    assert f"tests against each of {references}" in report  # every recipe of OT and of KL is a reference
+    dev_curves = report.split("## Dev curves")[1]  # each label's mean dev curve: where KL's recipe is chosen
+    assert "kl[kl_temperature=0.05]" in dev_curves and "maxsim" in dev_curves
     assert (figures / "rq1-ot-vs-baselines_curves_en-ny.png").read_bytes()[:8] == PNG_MAGIC
     assert sorted(rq1[(rq1.objective == "ot") & (rq1.scoring == "dense")].seed) == [0, 1]
     records = list((figures / "runs").glob("*.json.gz"))  # each run's scores, kept beside the figures
