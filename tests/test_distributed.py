@@ -59,10 +59,16 @@ def test_two_gloo_processes_equal_one_process_on_the_same_global_batch(tmp_path)
     single = torch.load(tmp_path / "single" / "last.pt", weights_only=False)
     assert ddp["step"] == single["step"] == 3 and len(ddp["rng"]) == 2
     assert ddp["losses"] == pytest.approx(single["losses"], abs=1e-5)  # the logged loss is the global batch mean
-    for name, expected in single["student"].items():
-        torch.testing.assert_close(ddp["student"][name], expected, atol=2e-5, rtol=1e-4, msg=name)
     from optical.encoders import TokenEncoder
 
     initial = TokenEncoder(max_length=32).state_dict()
-    moved = max((single["student"][name] - value).abs().max().item() for name, value in initial.items())
-    assert moved > 1e-4  # the three steps changed the weights, so equality is not trivial
+    for name, expected in single["student"].items():
+        moved = (expected - initial[name]).norm()
+        apart = (ddp["student"][name] - expected).norm()
+        if name.endswith("attention.self.key.bias"):
+            # softmax(q·(k + b)) = softmax(q·k): a key bias has no gradient but rounding noise, which Adam's update
+            # turns into a step of its own, different for two summation orders; nothing downstream sees it
+            assert moved < 1e-3, name
+        else:
+            # elementwise maxima are as noisy (a near-zero gradient's sign flips Adam's step); the tensor is not
+            assert moved > 1e-3 and apart < 1e-3 * moved, name  # the steps moved it, and both runs moved it alike
