@@ -38,6 +38,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "cpu_has_native_bf16",
+    "cpu_uses_bf16",
     "epsilon_at",
     "load_student_weights",
     "loss_function",
@@ -160,9 +161,21 @@ def _cpuinfo() -> str:
         return ""
 
 
+CPU_BF16_SWITCH = "OPTICAL_CPU_BF16"  # "0" in the environment keeps CPU training in float32 (worker processes too)
+
+
+def cpu_uses_bf16() -> bool:
+    """Whether ``amp`` means bf16 autocast on this CPU: it has bf16 instructions and ``OPTICAL_CPU_BF16`` is not "0".
+
+    The switch lets a study keep one precision across machines (a grid begun in float32 on a CPU without
+    bf16 and continued on one with it) without changing its runs' cache keys, which hold ``amp``.
+    """
+    return cpu_has_native_bf16() and os.environ.get(CPU_BF16_SWITCH, "1") != "0"
+
+
 def uses_bf16(config: TrainConfig, device: torch.device) -> bool:
-    """Whether training on ``device`` runs under bf16 autocast: ``config.amp`` on CUDA or a bf16-capable CPU."""
-    return config.amp and (device.type == "cuda" or cpu_has_native_bf16())
+    """Whether training on ``device`` runs under bf16 autocast: ``config.amp`` on CUDA or on a CPU that uses bf16."""
+    return config.amp and (device.type == "cuda" or cpu_uses_bf16())
 
 
 def training_precision(config: TrainConfig, device: torch.device) -> str:

@@ -336,7 +336,7 @@ def test_workers_fill_the_cache_and_runs_are_scored_at_their_best_and_last_step(
     from dataclasses import replace
 
     from optical.studies import fill_cache, run_overview
-    from optical.train import cpu_has_native_bf16
+    from optical.train import cpu_uses_bf16
 
     curved = replace(settings, curve_every=1, curve_queries=8, score_last=True)
     runs = [
@@ -359,7 +359,7 @@ def test_workers_fill_the_cache_and_runs_are_scored_at_their_best_and_last_step(
     overview = run_overview(runs, curved).set_index("label")
     assert list(overview.index) == ["ot", "kl"] and (overview.steps == 2).all()
     assert overview.device.str.len().gt(0).all() and (overview.seconds > 0).all()
-    precision = "bf16 autocast" if cpu_has_native_bf16() else "float32"  # what the worker processes trained in
+    precision = "bf16 autocast" if cpu_uses_bf16() else "float32"  # what the worker processes trained in
     assert all(studies.score_run(run, curved, progress=False)["training"]["precision"] == precision for run in runs[:2])
     assert (overview.precision == precision).all()
     for run in runs[:2]:

@@ -1,6 +1,7 @@
 """Encoders, training and the main job with the real packaged model (marked slow)."""
 
 import copy
+import importlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import torch
 from optical.alignment import soft_alignment
 from optical.encoders import resolve_model_dir
 from optical.losses import ot_distillation_loss
-from optical.train import OBJECTIVES, TrainConfig, cpu_has_native_bf16, train
+from optical.train import OBJECTIVES, TrainConfig, cpu_uses_bf16, train
 
 pytestmark = pytest.mark.slow
 
@@ -171,7 +172,24 @@ def test_search_each_encodes_the_queries_once_for_every_scoring(teacher, bitext,
     assert alone["dense"] != alone["maxsim"]  # two scorings, not one twice
 
 
-@pytest.mark.skipif(not cpu_has_native_bf16(), reason="this CPU has no bf16 instructions: training stays in float32")
+def test_cpu_bf16_switch_keeps_training_in_float32(monkeypatch):
+    """OPTICAL_CPU_BF16=0 keeps amp=True in float32 on a bf16-capable CPU; CUDA and other values are untouched."""
+    training = importlib.import_module("optical.train")  # the module: `optical.train` is also the function
+
+    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: True)
+    cpu, cuda, config = torch.device("cpu"), torch.device("cuda"), TrainConfig()
+    monkeypatch.delenv(training.CPU_BF16_SWITCH, raising=False)
+    assert training.training_precision(config, cpu) == "bf16 autocast"
+    monkeypatch.setenv(training.CPU_BF16_SWITCH, "0")
+    assert training.training_precision(config, cpu) == "float32"
+    assert training.training_precision(config, cuda) == "bf16 autocast"
+    monkeypatch.setenv(training.CPU_BF16_SWITCH, "1")
+    assert training.training_precision(config, cpu) == "bf16 autocast"
+    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: False)
+    assert training.training_precision(config, cpu) == "float32"  # the switch cannot add instructions
+
+
+@pytest.mark.skipif(not cpu_uses_bf16(), reason="no bf16 here (no instructions, or OPTICAL_CPU_BF16=0): float32 only")
 def test_bf16_autocast_on_cpu_follows_float32(teacher, bitext, tmp_path):
     """amp=True trains in bf16 on a CPU with bf16 instructions; its losses stay within bf16 rounding of float32."""
     config = TrainConfig(epochs=1, batch_size=8, device="cpu", warmup_ratio=0.0)
