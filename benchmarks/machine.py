@@ -11,25 +11,19 @@ from pathlib import Path
 
 import torch
 
-from optical.train import cpu_has_native_bf16
+from optical.train import cpu_has_native_bf16, cpu_uses_bf16, device_name
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def describe_machine() -> dict:
-    """CPU model, its SIMD level and bf16 support, cores, memory, GPU if any, torch version and thread count."""
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [
-            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
-        ]
-        cpu = names[0] if names else cpu
+    """CPU model, its SIMD level and bf16 use, cores, memory, GPU if any, torch version and thread count."""
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {
-        "cpu": cpu,
+        "cpu": device_name(torch.device("cpu")),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),  # what torch's kernels use: AVX2, AVX512, ...
-        "native_bf16": cpu_has_native_bf16(),  # AVX512-BF16 or AMX: CPU training autocasts to bf16
+        "native_bf16": cpu_has_native_bf16(),  # AVX512-BF16 or AMX
+        "cpu_bf16_used": cpu_uses_bf16(),  # native_bf16 unless OPTICAL_CPU_BF16=0: CPU training autocasts to bf16
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "memory_gib": round(memory_gib, 1),

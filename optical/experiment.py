@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import time
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -31,7 +30,7 @@ from optical.plots import plot_training_loss, plot_transport_plan
 from optical.results import RESULT_COLUMNS, record_results
 from optical.search import DocumentSearch, SearchSettings
 from optical.systems import BitextSystems, FusedSystem
-from optical.train import TrainConfig, non_default, pick_device, train, training_precision
+from optical.train import TrainConfig, device_name, non_default, pick_device, train, training_precision
 from optical.vocabulary import TokenizationReport, tokenization_report, warn_about
 
 SYSTEMS = ("student", "fused")  # what the main job evaluates besides the zero-shot teacher
@@ -282,7 +281,7 @@ def _write_summary(path, config, bitext_summary, collection, rows, trained, num_
         f"{config.train.epochs} epochs = {trained.steps} steps of "
         f"{config.train.batch_size}; loss {head:.3f} (first 20 steps) -> {tail:.3f} (last 20).",
         f"- Settings: `{json.dumps(asdict(config.train))}`, max_length {config.max_length}.",
-        f"- Time on {device.type} ({platform.machine()}, {torch.get_num_threads()} threads, "
+        f"- Time on {device.type} ({device_name(device)}, {torch.get_num_threads()} threads, "
         f"{training_precision(config.train, device)}, torch "
         f"{torch.__version__}): " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings.items()) + ".",
         "",

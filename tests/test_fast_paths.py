@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from optical.train import TrainConfig, make_optimizer
+from optical.train import CPU_BF16_SWITCH, TrainConfig, cpu_has_native_bf16, device_name, make_optimizer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,3 +47,15 @@ def test_sinkhorn_benchmark_runs_and_agrees_with_pot(tmp_path):
     for row in results["rows"]:
         assert row["max_diff_pot_batch"] < 1e-5 and row["max_diff_pot_per_pair"] < 1e-5
         assert row["speedup_vs_pot_per_pair"] > 1  # a loose floor: timings on a busy CI machine are noisy
+
+
+def test_benchmark_machine_says_which_cpu_and_whether_training_used_bf16(monkeypatch):
+    """Benchmark results name the CPU as run records do, and whether OPTICAL_CPU_BF16=0 kept training in float32."""
+    from benchmarks.machine import describe_machine
+
+    monkeypatch.delenv(CPU_BF16_SWITCH, raising=False)
+    machine = describe_machine()
+    assert machine["cpu"] == device_name(torch.device("cpu"))
+    assert machine["native_bf16"] == machine["cpu_bf16_used"] == cpu_has_native_bf16()
+    monkeypatch.setenv(CPU_BF16_SWITCH, "0")
+    assert describe_machine()["cpu_bf16_used"] is False
