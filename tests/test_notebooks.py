@@ -203,7 +203,7 @@ def test_research_question_notebooks(tmp_path, work_dir):
     execute(
         "rq4_code_switched_queries.ipynb", tmp_path, TRAIN_PAIRS=16, OBJECTIVES=["ot", "zero-shot"], **curves, **tiny
     )
-    execute("rq2_data_size.ipynb", tmp_path, SIZES=[8, 16], OBJECTIVES=["ot"], **tiny)
+    execute("rq2_data_size.ipynb", tmp_path, SIZES=[8, 16], OBJECTIVES=["ot", "contrastive"], **tiny)
     rq5 = {"LANGUAGES": ["ny"], "TRAIN_PAIRS": 16, "PRETRAIN_STEPS": 2, "MAX_CUT_SHARE": 0}  # 0: stay at 32 tokens
     execute("rq5_codeswitch_vs_pretraining.ipynb", tmp_path, **rq5, **tiny)
     for study in (
@@ -233,6 +233,8 @@ def test_research_question_notebooks(tmp_path, work_dir):
     assert set(at_budget.objective) == set(rq1.objective)  # every run also at the common budget
     rq2 = (figures / "rq2-data-size_en-ny.md").read_text()
     assert "## maxsim scoring" in rq2 and "| ot+cs0.3 " in rq2 and "pairs_switched" in rq2  # an equal-step test ran
+    versus_rivals = rq2.split("Code-switched copies against the other objectives on the same pairs")[1:]
+    assert len(versus_rivals) == 2 and all("| ot+cs0.3    | contrastive |" in table for table in versus_rivals)
     for study in ("rq2-data-size", "rq5-codeswitch-vs-pretraining"):  # both scorings, a figure each
         assert "## maxsim scoring" in (figures / f"{study}_en-ny.md").read_text(), study
         assert (figures / f"{study}_en-ny_maxsim.png").read_bytes()[:8] == PNG_MAGIC, study
