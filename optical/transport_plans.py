@@ -30,7 +30,7 @@ class TransportPlanConfig:
 
     language: str = "ny"  # ny | es | grc (Greek: scored against human word alignments)
     checkpoint: str = ""  # a training checkpoint (last.pt); empty: the newest main-job checkpoint of the language
-    teacher: str = DEFAULT_MODEL  # packaged model name or a local Hugging Face directory
+    teacher: str = DEFAULT_MODEL  # all-MiniLM-L6-v2 | multilingual-e5-small (packaged) | a local Hugging Face folder
     student: str = DEFAULT_MODEL  # the model the checkpoint's student started from
     split: str = "test"  # held-out books the pairs come from: dev | test
     num_shown: int = 3  # pairs drawn as heatmaps
