@@ -48,7 +48,7 @@ class MainConfig:
     split: str = "test"  # books: dev (Gospels; grc: John) to choose settings, test (Acts-Revelation; grc: Matthew-Luke)
     num_queries: int = 500  # foreign verses used as queries (a fixed draw, independent of the seed)
     verses_per_passage: int = 3  # consecutive English verses per document
-    teacher: str = DEFAULT_MODEL  # packaged model name or a local Hugging Face directory
+    teacher: str = DEFAULT_MODEL  # all-MiniLM-L6-v2 | multilingual-e5-small (packaged) | a local Hugging Face folder
     student: str = DEFAULT_MODEL  # where the student starts from (same choices)
     max_length: int = DEFAULT_MAX_LENGTH  # tokens per sentence and query (at most 1% of verses cut; grc needs 192)
     out_dir: str = "figures"  # results.csv, figures and the summary table go here
@@ -280,7 +280,8 @@ def _write_summary(path, config, bitext_summary, collection, rows, trained, num_
         f"- Training on {config.train_bitext or 'training-book verses'}: {num_pairs:,} pairs x "
         f"{config.train.epochs} epochs = {trained.steps} steps of "
         f"{config.train.batch_size}; loss {head:.3f} (first 20 steps) -> {tail:.3f} (last 20).",
-        f"- Settings: `{json.dumps(asdict(config.train))}`, max_length {config.max_length}.",
+        f"- Teacher `{config.teacher}`, student from `{config.student}`; max_length {config.max_length}; "
+        f"settings: `{json.dumps(asdict(config.train))}`.",
         f"- Time on {device.type} ({device_name(device)}, {torch.get_num_threads()} threads, "
         f"{training_precision(config.train, device)}, torch "
         f"{torch.__version__}): " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings.items()) + ".",

@@ -236,3 +236,16 @@ def test_main_job_on_greek_with_an_extended_vocabulary(tmp_path, work_dir):
     before, after = summary.split("pieces added to the student's vocabulary: ")
     assert re.search(r"foreign: [45]\.\d\d pieces per word", before)  # Greek spelled out letter by letter
     assert re.match(r"foreign: 1\.\d\d pieces per word", after)  # whole words and stems after the extension
+
+
+def test_main_job_with_multilingual_e5_as_teacher_and_student(tmp_path, bitext):
+    """OPTICAL's setting from the packaged name alone: the 4-bit multilingual-e5-small, its prefixes, and the
+    student's word embeddings trimmed to the pairs' pieces; on a 60-document collection to stay small."""
+    write_user_collection(tmp_path / "collection", bitext)
+    args = ["--teacher", "multilingual-e5-small", "--student", "multilingual-e5-small", "--word-embeddings", "trim"]
+    args += ["--train-pairs", "16", "--epochs", "1", "--batch-size", "8", "--collection", str(tmp_path / "collection")]
+    main([*args, "--out-dir", str(tmp_path / "out"), "--work-dir", str(tmp_path / "work"), "--device", "cpu"])
+    results = pd.read_csv(tmp_path / "out" / "results.csv")
+    maps = results[results.measure == "MAP"].set_index("objective").value
+    assert set(maps.index) == {"zero-shot", "ot"} and maps["zero-shot"] > 0.5  # the English-only teacher: ~0.1
+    assert "multilingual-e5-small" in (tmp_path / "out" / "main_en-ny.md").read_text()
