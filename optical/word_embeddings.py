@@ -33,7 +33,7 @@ class PartlyTrainedEmbedding(nn.Module):
     def __init__(self, weight: torch.Tensor, trained_ids: torch.Tensor, padding_idx: int | None = None) -> None:
         super().__init__()
         self.padding_idx = padding_idx
-        self.register_buffer("weight", weight.detach().clone())  # (V, d), the frozen rows
+        self.register_buffer("weight", weight.detach())  # (V, d), the frozen rows: shared, never written
         self.rows = nn.Parameter(self.weight[trained_ids].clone())  # (K, d)
         position = torch.full((len(weight),), -1, dtype=torch.long, device=weight.device)
         position[trained_ids] = torch.arange(len(trained_ids), device=weight.device)
