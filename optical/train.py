@@ -253,10 +253,11 @@ def make_optimizer(student: torch.nn.Module, config: TrainConfig) -> torch.optim
 
 def load_student_weights(student: TokenEncoder, checkpoint: str | os.PathLike) -> TokenEncoder:
     """Put the weights of a training checkpoint (``last.pt``) into ``student`` (built from the same model),
-    with the vocabulary pieces the run added."""
+    with the vocabulary pieces the run added; ``student.trained_by`` becomes the run's TrainConfig (a dict)."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     student.add_pieces(state.get("added_pieces", []))
     student.load_state_dict(state["student"])
+    student.trained_by = {**asdict(TrainConfig()), **state["config"]}  # a setting added since: the old behaviour
     return student
 
 
@@ -456,5 +457,6 @@ def train(
     bar.close()
     save()
     restore_word_embeddings(student)  # a plain student again, its trained rows in the whole matrix
+    student.trained_by = asdict(config)
     result.steps, result.seconds = step, training_seconds()
     return result

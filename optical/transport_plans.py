@@ -126,16 +126,17 @@ def run_transport_plans(config: TransportPlanConfig, plans: HeldOutPlans | None 
     eflomal's links are scored too. plans: from :func:`load_held_out_plans` (loaded here when not given).
     Writes ``transport_plans_en-<lang>.png`` and ``alignment_agreement_en-<lang>.md`` and records the
     mean link precision, recall, F1 and AER in ``results.csv`` (study ``alignment``, or
-    ``alignment-human`` against human links; objectives ``zero-shot``, ``ot``, ``zero-shot greedy``,
-    ``ot greedy``, ``eflomal``).
+    ``alignment-human`` against human links; objectives ``zero-shot``, the objective the checkpoint was
+    trained with (e.g. ``ot``), each with `` greedy``, and ``eflomal``).
     """
     plans = plans or load_held_out_plans(config)
+    trained = plans.trained.trained_by["objective"]  # what the checkpoint says trained it
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, shown = [], []
     eflomal = plans.eflomal or [None] * len(plans.pairs)
     for pair, reference, eflomal_found in zip(plans.pairs, plans.references, eflomal, strict=True):
-        for objective, student in (("zero-shot", plans.untrained), ("ot", plans.trained)):
+        for objective, student in (("zero-shot", plans.untrained), (trained, plans.trained)):
             alignment = soft_alignment(plans.teacher, student, pair.english, pair.foreign, epsilon=config.epsilon)
             greedy = soft_alignment(plans.teacher, student, pair.english, pair.foreign, hard=True)
             kept = links_within(alignment, reference)
@@ -157,7 +158,7 @@ def run_transport_plans(config: TransportPlanConfig, plans: HeldOutPlans | None 
     (out_dir / f"alignment_agreement_en-{config.language}.md").write_text(
         f"# Transport plans vs {plans.reference_name} links, en-{config.language}\n\n"
         f"Word links against {_REFERENCE_TEXT[plans.reference_name]}, mean over {len(plans.pairs)} held-out "
-        f"{config.split} pairs{eflomal_note}. `zero-shot`: the untrained student; `ot`: {plans.checkpoint}. "
+        f"{config.split} pairs{eflomal_note}. `zero-shot`: the untrained student; `{trained}`: {plans.checkpoint}. "
         f"A student's links are the plan's mutual-argmax word pairs (epsilon {config.epsilon}), or with "
         "`greedy` the word pairs of the greedy one-to-one token matching by 1 - cos. Links to words cut off "
         "by truncation are left out of the reference. AER = 1 - F1 here (every reference link is sure).\n\n"
@@ -191,7 +192,7 @@ def _plot_shown(shown, path: Path, reference_name: str) -> None:
     count = len(shown) // 2
     figure, axes = plt.subplots(count, 2, figsize=(16, 5.5 * count), squeeze=False)
     for k, (pair_id, objective, alignment, reference) in enumerate(shown):
-        stage = "before training" if objective == "zero-shot" else "OT student"
+        stage = "before training" if objective == "zero-shot" else f"{objective} student"
         title = f"{pair_id}, {stage}: <T,C> = {alignment.cost:.3f}"
         plot_transport_plan(
             alignment, title=f"{title} (red: {reference_name} links)", ax=axes[k // 2][k % 2], reference=reference

@@ -72,13 +72,14 @@ def test_a_failing_notebook_names_the_cell(tmp_path, work_dir):
 
 
 @pytest.mark.parametrize(
-    "language, study, objectives",
+    "language, trained_by, study, objectives",
     [
-        ("ny", "alignment", {"zero-shot", "zero-shot greedy", "ot", "ot greedy"}),
-        ("grc", "alignment-human", {"zero-shot", "zero-shot greedy", "ot", "ot greedy", "eflomal"}),
+        ("ny", "ot", "alignment", {"zero-shot", "zero-shot greedy", "ot", "ot greedy"}),
+        ("grc", "ot", "alignment-human", {"zero-shot", "zero-shot greedy", "ot", "ot greedy", "eflomal"}),
+        ("ny", "kl", "alignment", {"zero-shot", "zero-shot greedy", "kl", "kl greedy"}),  # labelled by its checkpoint
     ],
 )
-def test_transport_plans_against_reference_links(tmp_path, teacher, language, study, objectives):
+def test_transport_plans_against_reference_links(tmp_path, teacher, language, trained_by, study, objectives):
     import copy
 
     from optical.data import load_bible_bitext
@@ -89,7 +90,7 @@ def test_transport_plans_against_reference_links(tmp_path, teacher, language, st
         student,
         teacher,
         load_bible_bitext(language).pairs[:32],
-        TrainConfig(epochs=1, batch_size=16, device="cpu"),
+        TrainConfig(objective=trained_by, epochs=1, batch_size=16, device="cpu"),
         checkpoint_dir=tmp_path / "ckpt",
         progress=False,
     )
@@ -111,6 +112,7 @@ def test_transport_plans_against_reference_links(tmp_path, teacher, language, st
     assert set(results.measure) == {"link_precision", "link_recall", "link_f1", "link_aer"}
     assert len(results) == 4 * len(objectives) and results.value.between(0, 1).all()
     table = (figures / f"alignment_agreement_en-{language}.md").read_text()
+    assert f"`{trained_by}`: {tmp_path / 'ckpt' / 'last.pt'}" in table
     assert ("human word alignments" in table) == (language == "grc")
 
 
