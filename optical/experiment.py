@@ -25,6 +25,7 @@ from optical.data import (
 from optical.data.trec_collection import load_collection_dir, load_ir_dataset
 from optical.distributed import is_main_process
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
+from optical.export import export_student
 from optical.metrics import DEFAULT_MEASURES, evaluate, write_run
 from optical.plots import plot_training_loss, plot_transport_plan
 from optical.results import RESULT_COLUMNS, record_results
@@ -53,6 +54,7 @@ class MainConfig:
     max_length: int = DEFAULT_MAX_LENGTH  # tokens per sentence and query (at most 1% of verses cut; grc needs 192)
     out_dir: str = "figures"  # results.csv, figures and the summary table go here
     work_dir: str = ".cache/optical"  # collections, runs, document embeddings, checkpoints
+    export_dir: str = ""  # a folder: the trained student saved there for transformers and SentenceTransformer
     train: TrainConfig = field(default_factory=TrainConfig)
     search: SearchSettings = field(default_factory=SearchSettings)
     system: str = "student"  # student | fused: also BM25 and translate-encode on the training bitext's lexicon, fused
@@ -238,6 +240,8 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
         reports += f"; with the {len(student.added_pieces):,} pieces added to the student's vocabulary: "
         reports += "; ".join(report.summary() for report in extended)
     _write_summary(summary, config, reports, collection, rows, trained, len(train_pairs), timings, device)
+    if config.export_dir:
+        export_student(student, config.export_dir)
     return rows
 
 

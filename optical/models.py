@@ -78,15 +78,26 @@ def model_prefixes(model_dir: str | os.PathLike) -> dict[str, str]:
 
 
 def write_sentence_transformers_config(
-    folder: str | os.PathLike, *, dim: int, max_length: int, prefixes: dict[str, str]
+    folder: str | os.PathLike,
+    *,
+    dim: int,
+    max_length: int,
+    prefixes: dict[str, str],
+    projection: dict | None = None,
 ) -> None:
-    """The files that make a Hugging Face folder a sentence-transformers model: mean pooling, L2 norm, prompts."""
+    """The files that make a Hugging Face folder a sentence-transformers model: mean pooling, the projection if
+    any (a ``Dense`` module's config; its weights are the caller's), L2 norm, prompts."""
     folder = Path(folder)
     modules = [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
     ]
+    if projection is not None:
+        modules.append({"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"})
+    last = len(modules)
+    modules.append(
+        {"idx": last, "name": str(last), "path": f"{last}_Normalize", "type": "sentence_transformers.models.Normalize"}
+    )
     pooling = {
         "word_embedding_dimension": dim,
         "pooling_mode_mean_tokens": True,
@@ -97,6 +108,7 @@ def write_sentence_transformers_config(
     files = {
         "modules.json": modules,
         "1_Pooling/config.json": pooling,
+        **({"2_Dense/config.json": projection} if projection is not None else {}),
         "sentence_bert_config.json": {"max_seq_length": max_length, "do_lower_case": False},
         "config_sentence_transformers.json": {
             "prompts": prefixes,
@@ -104,7 +116,7 @@ def write_sentence_transformers_config(
             "similarity_fn_name": "cosine",
         },
     }
-    (folder / "2_Normalize").mkdir(parents=True, exist_ok=True)
+    (folder / f"{last}_Normalize").mkdir(parents=True, exist_ok=True)
     for name, content in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(json.dumps(content, indent=2) + "\n")

@@ -244,8 +244,15 @@ def test_main_job_with_multilingual_e5_as_teacher_and_student(tmp_path, bitext):
     write_user_collection(tmp_path / "collection", bitext)
     args = ["--teacher", "multilingual-e5-small", "--student", "multilingual-e5-small", "--word-embeddings", "trim"]
     args += ["--train-pairs", "16", "--epochs", "1", "--batch-size", "8", "--collection", str(tmp_path / "collection")]
+    args += ["--export-dir", str(tmp_path / "student")]
     main([*args, "--out-dir", str(tmp_path / "out"), "--work-dir", str(tmp_path / "work"), "--device", "cpu"])
     results = pd.read_csv(tmp_path / "out" / "results.csv")
     maps = results[results.measure == "MAP"].set_index("objective").value
     assert set(maps.index) == {"zero-shot", "ot"} and maps["zero-shot"] > 0.5  # the English-only teacher: ~0.1
     assert "multilingual-e5-small" in (tmp_path / "out" / "main_en-ny.md").read_text()
+    from sentence_transformers import SentenceTransformer
+
+    exported = SentenceTransformer(str(tmp_path / "student"), device="cpu", local_files_only=True)
+    assert exported.prompts["query"] == "query: " and exported.prompts["passage"] == "passage: "
+    vector = exported.encode("Yesu analira.", prompt_name="query")
+    assert vector.shape == (384,) and abs(float((vector**2).sum()) - 1) < 1e-5
