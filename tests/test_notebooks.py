@@ -377,3 +377,18 @@ def test_the_batch_runner_passes_only_parameters_the_notebooks_declare():
         assert set(own) <= declared["best_system.ipynb"]
     for notebook, _, own in runner.STUDIES:
         assert set(own) <= declared[notebook]
+
+
+def test_zero_shot_models_notebook(tmp_path, work_dir):
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    tiny = {"MODELS": ["all-MiniLM-L6-v2"], "LANGUAGES": ["ny"], "SPLIT": "dev", "NUM_QUERIES": 20}
+    execute("zero_shot_models.ipynb", tmp_path, **tiny, OUT_DIR=str(figures), WORK_DIR=str(work_dir))
+    results = pd.read_csv(figures / "results.csv")
+    assert set(results.study) == {"zero-shot-models"}
+    assert set(results.objective) == {"all-MiniLM-L6-v2", "all-MiniLM-L6-v2, English queries", "random"}
+    maps = results[(results.measure == "MAP") & (results.scoring == "dense")].set_index("objective").value
+    assert maps["all-MiniLM-L6-v2, English queries"] > 0.5 > 0.05 > maps["all-MiniLM-L6-v2"]  # the language gap
+    answer = nbformat.read(tmp_path / "executed-zero_shot_models.ipynb", as_version=4).cells[-1].outputs[0]
+    assert f"{maps['all-MiniLM-L6-v2']:.4f}" in answer["data"]["text/markdown"]  # prose read from the numbers
+    assert (figures / "zero_shot_models.md").read_text().count("en-ny") == 3
