@@ -2,7 +2,7 @@
 
 Full mode trains and evaluates every installed language at the notebooks' own parameters, draws
 its transport plans beside reference word links, measures Greek with and without an extended student
-vocabulary, tabulates all languages, then answers the five
+vocabulary, tabulates all languages, scores the zero-shot models (multilingual-e5-small, MiniLM), then answers the five
 research questions and compares the bitext-only systems per language (``best_system.ipynb``)
 (``--only main`` or ``--only studies`` for one half); it writes into figures/
 and keeps the executed notebooks in figures/executed/. Quick mode uses tiny
@@ -31,6 +31,9 @@ QUICK = {"TRAIN_PAIRS": 48, "EPOCHS": 1, "NUM_QUERIES": 30, "SPLIT": "dev"}
 QUICK_PLANS = {"NUM_SHOWN": 1, "NUM_SCORED": 5, "REFERENCE_PAIRS": 300, "SPLIT": "dev"}
 # Greek is 4.8 WordPiece pieces a word: 9.5% of its verses would be cut at the default 128 tokens, 0.13% at 192.
 LANGUAGE_PARAMETERS = {"grc": {"MAX_LENGTH": 192}}
+# OPTICAL's own setting, multilingual-e5-small as teacher and student, at the main job's budget (its students' word
+# embeddings trimmed to their pieces), on Greek, whose human word links score its transport plans.
+MULTILINGUAL = {"TEACHER": "multilingual-e5-small", "STUDENT": "multilingual-e5-small"}
 # best_system.ipynb: the fair trial's students exist for en-ny only; Greek has 4,168 training pairs in all.
 BEST_SYSTEM_PARAMETERS = {
     "es": {"STUDENT_RECIPES": {}},
@@ -118,6 +121,16 @@ def quick_parameters(notebook: str, quick: bool) -> dict:
     return {name: value for name, value in QUICK_STUDIES.items() if name in declared}
 
 
+def multilingual_setting(common: dict, figures: Path, executed: Path, device: str, quick: dict, plans: dict) -> None:
+    """OPTICAL's setting on Greek into ``figures/multilingual-e5-small``: its main job, then its plans (from the
+    newest main-job checkpoint: its own) against the human word links."""
+    setting = {**common, **MULTILINGUAL, "LANGUAGE": "grc", "OUT_DIR": str(figures / "multilingual-e5-small")}
+    main_job = {**setting, "WORD_EMBEDDINGS": "trim", "SYSTEM": "student", "DEVICE": device}
+    suffix = "en-grc_multilingual-e5-small.ipynb"
+    run("train_and_evaluate.ipynb", executed / f"train_and_evaluate_{suffix}", {**main_job, **quick})
+    run("transport_plans.ipynb", executed / f"transport_plans_{suffix}", {**setting, **plans})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny parameters, outputs under .cache/optical/quick")
@@ -132,19 +145,25 @@ def main() -> None:
     common = {"OUT_DIR": str(figures), "WORK_DIR": str(ROOT / ".cache" / "optical")}
     start = time.perf_counter()
     if args.only != "studies":
+        quick, quick_plans = (QUICK, QUICK_PLANS) if args.quick else ({}, {})
         for language in installed_languages():
             own = {"LANGUAGE": language, **LANGUAGE_PARAMETERS.get(language, {})}
-            parameters = {**common, **own, "DEVICE": args.device, **(QUICK if args.quick else {})}
+            parameters = {**common, **own, "DEVICE": args.device, **quick}
             run("train_and_evaluate.ipynb", executed / f"train_and_evaluate_en-{language}.ipynb", parameters)
-            plans = {**common, **own, **(QUICK_PLANS if args.quick else {})}
+            plans = {**common, **own, **quick_plans}
             run("transport_plans.ipynb", executed / f"transport_plans_en-{language}.ipynb", plans)
-        if "grc" in installed_languages():  # Greek, spelled letter by letter, with and without an extended vocabulary
-            quick = {**QUICK, "SEEDS": [0], "VOCABULARY_SIZES": [0, 500]} if args.quick else {}
-            run("vocabulary.ipynb", executed / "vocabulary_en-grc.ipynb", {**common, "DEVICE": args.device, **quick})
+        if "grc" in installed_languages():
+            multilingual_setting(common, figures, executed, args.device, quick, quick_plans)
+            # Greek, spelled letter by letter, with and without an extended vocabulary
+            vocabulary = {**common, "DEVICE": args.device}
+            vocabulary |= {**QUICK, "SEEDS": [0], "VOCABULARY_SIZES": [0, 500]} if args.quick else {}
+            run("vocabulary.ipynb", executed / "vocabulary_en-grc.ipynb", vocabulary)
         results = {"RESULTS": str(figures / "results.csv"), "OUT_DIR": str(figures)}
         if args.quick:
             results["SPLIT"] = "dev"
         run("per_language_results.ipynb", executed / "per_language_results.ipynb", results)
+        zero_shot = {**common, **({"SPLIT": "dev", "NUM_QUERIES": 30} if args.quick else {})}
+        run("zero_shot_models.ipynb", executed / "zero_shot_models.ipynb", zero_shot)  # nothing trained
     if args.only != "main":
         for notebook, output, own in STUDIES:
             parameters = {**common, "DEVICE": args.device, "WORKERS": args.workers, **own}

@@ -371,8 +371,9 @@ def test_the_batch_runner_passes_only_parameters_the_notebooks_declare():
     """papermill warns, and runs on, when given a parameter the notebook lacks: the setting would be lost."""
     runner = load_batch_runner()
     declared = {path.name: set(papermill.inspect_notebook(path)) for path in NOTEBOOKS.glob("*.ipynb")}
-    for own in runner.LANGUAGE_PARAMETERS.values():
+    for own in [*runner.LANGUAGE_PARAMETERS.values(), runner.MULTILINGUAL]:
         assert set(own) <= declared["train_and_evaluate.ipynb"] & declared["transport_plans.ipynb"]
+    assert "WORD_EMBEDDINGS" in declared["train_and_evaluate.ipynb"]  # OPTICAL's setting trims its students'
     for own in runner.BEST_SYSTEM_PARAMETERS.values():
         assert set(own) <= declared["best_system.ipynb"]
     for notebook, _, own in runner.STUDIES:
