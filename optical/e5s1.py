@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -62,7 +63,7 @@ def dequantize_q4_0(raw: bytes | memoryview, count: int) -> np.ndarray:
 
 def read_e5s1(path: str | os.PathLike) -> E5S1Model:
     """Parse an E5S1 file; a file that is not one, or is cut short, raises ``ValueError``."""
-    data = memoryview(open(path, "rb").read())  # noqa: SIM115 (closed by the garbage collector once read)
+    data = memoryview(Path(path).read_bytes())
     if bytes(data[:4]) != MAGIC:
         raise ValueError(f"{os.fspath(path)!r} is not an E5S1 model file (no {MAGIC!r} magic)")
     offset = 8  # magic and version
