@@ -19,6 +19,7 @@ from torch import nn
 
 from optical.models import DEFAULT_MODEL, model_prefixes, resolve_model_dir
 from optical.progress import tqdm
+from optical.vocabulary import require_wordpiece
 
 __all__ = [
     "DEFAULT_MAX_LENGTH",
@@ -127,6 +128,7 @@ class TokenEncoder(nn.Module):
         """
         from tokenizers.models import WordPiece
 
+        require_wordpiece(self.tokenizer)
         vocabulary = self.tokenizer.get_vocab()
         new = list(dict.fromkeys(piece for piece in pieces if piece not in vocabulary))
         if not new:

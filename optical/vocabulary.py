@@ -75,13 +75,24 @@ def warn_about(reports: list[TokenizationReport]) -> None:
             warnings.warn(problem, stacklevel=2)
 
 
+def require_wordpiece(tokenizer) -> None:
+    """A ValueError unless ``tokenizer`` is a WordPiece one: only those are extended with learned pieces."""
+    model = type(tokenizer.backend_tokenizer.model).__name__
+    if model != "WordPiece":
+        raise ValueError(
+            f"extending a vocabulary learns WordPiece pieces, and this tokenizer is {model} "
+            "(multilingual-e5-small's is a SentencePiece Unigram): train without extend_vocabulary"
+        )
+
+
 def learn_pieces(tokenizer, texts: list[str], vocab_size: int) -> list[str]:
     """The pieces of a WordPiece vocabulary of ``vocab_size`` learned on ``texts`` that ``tokenizer`` lacks.
 
     The new vocabulary is trained with the tokenizer's own normaliser and pre-tokeniser
     (``train_new_from_iterator``), so its pieces fit the student's tokenisation; they come in the
-    learned vocabulary's order.
+    learned vocabulary's order. A tokenizer that is not WordPiece is refused (:func:`require_wordpiece`).
     """
+    require_wordpiece(tokenizer)
     learned = tokenizer.train_new_from_iterator(texts, vocab_size=vocab_size)
     known = tokenizer.get_vocab()
     return [piece for piece, _ in sorted(learned.get_vocab().items(), key=lambda item: item[1]) if piece not in known]

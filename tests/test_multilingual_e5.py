@@ -172,3 +172,13 @@ def test_conversion_is_cached_by_the_files_sha256(monkeypatch, tmp_path):
     assert resolve_model_dir(MULTILINGUAL_E5) == folder
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp  # converted once
     shutil.rmtree(folder)
+
+
+def test_a_unigram_vocabulary_is_not_extended_with_wordpiece_pieces(e5):
+    from optical.vocabulary import learn_pieces
+
+    with pytest.raises(ValueError, match="this tokenizer is Unigram"):
+        learn_pieces(e5.tokenizer, SENTENCES, 300)
+    with pytest.raises(ValueError, match="train without extend_vocabulary"):
+        e5.add_pieces(["mulungu"])
+    assert e5.added_pieces == [] and len(e5.tokenizer) == 250_002
