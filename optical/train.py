@@ -253,11 +253,13 @@ def make_optimizer(student: torch.nn.Module, config: TrainConfig) -> torch.optim
 
 def load_student_weights(student: TokenEncoder, checkpoint: str | os.PathLike) -> TokenEncoder:
     """Put the weights of a training checkpoint (``last.pt``) into ``student`` (built from the same model),
-    with the vocabulary pieces the run added; ``student.trained_by`` becomes the run's TrainConfig (a dict)."""
+    with the vocabulary pieces the run added; ``student.trained_by`` becomes the run's TrainConfig (a dict) when the
+    file records one, as every checkpoint of :func:`train` does."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     student.add_pieces(state.get("added_pieces", []))
     student.load_state_dict(state["student"])
-    student.trained_by = {**asdict(TrainConfig()), **state["config"]}  # a setting added since: the old behaviour
+    if "config" in state:  # a weights-only file has none
+        student.trained_by = {**asdict(TrainConfig()), **state["config"]}  # a setting added since: the old behaviour
     return student
 
 

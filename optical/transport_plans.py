@@ -130,6 +130,8 @@ def run_transport_plans(config: TransportPlanConfig, plans: HeldOutPlans | None 
     trained with (e.g. ``ot``), each with `` greedy``, and ``eflomal``).
     """
     plans = plans or load_held_out_plans(config)
+    if plans.trained.trained_by is None:
+        raise ValueError(f"{plans.checkpoint} records no training configuration: give a checkpoint that train() wrote")
     trained = plans.trained.trained_by["objective"]  # what the checkpoint says trained it
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

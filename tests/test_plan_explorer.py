@@ -77,3 +77,16 @@ def test_outside_a_widget_frontend_the_output_is_a_static_image(explorer):
     bundle = explorer._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert base64.b64decode(bundle["image/png"])[:8] == PNG_MAGIC
+
+
+def test_plans_of_a_weights_only_checkpoint_are_refused_for_want_of_a_label(explorer, tmp_path):
+    """A file without the run's TrainConfig loads (the explorer above uses one), but the transport-plan report
+    labels its rows by the objective that trained it, so it asks for a checkpoint train() wrote."""
+    from optical.train import load_student_weights
+    from optical.transport_plans import TransportPlanConfig, run_transport_plans
+
+    plans = explorer.plans
+    plans.trained = load_student_weights(copy.deepcopy(plans.teacher), plans.checkpoint)
+    assert plans.trained.trained_by is None
+    with pytest.raises(ValueError, match="records no training configuration"):
+        run_transport_plans(TransportPlanConfig(out_dir=str(tmp_path / "out")), plans)
