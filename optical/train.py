@@ -259,7 +259,7 @@ def load_student_weights(student: TokenEncoder, checkpoint: str | os.PathLike) -
     student.add_pieces(state.get("added_pieces", []))
     student.load_state_dict(state["student"])
     if "config" in state:  # a weights-only file has none
-        student.trained_by = {**asdict(TrainConfig()), **state["config"]}  # a setting added since: the old behaviour
+        student.trained_by = _written_config(state)
     return student
 
 
@@ -272,14 +272,18 @@ def _what_is_learned(config: dict) -> dict:
     return {name: value for name, value in config.items() if name not in RESUMABLE_ELSEWHERE}
 
 
+def _written_config(state: dict) -> dict:
+    """The TrainConfig (as a dict) a checkpoint recorded; a setting added since takes its default, the old behaviour."""
+    return {**asdict(TrainConfig()), **state["config"]}
+
+
 def _read_checkpoint(checkpoint: Path, config: TrainConfig, world: int, device: torch.device) -> dict:
     """A run's ``last.pt``, refused when unreadable or written with another configuration or world size."""
     try:
         state = torch.load(checkpoint, map_location=device, weights_only=False)
     except Exception as error:  # a file that is not a checkpoint (saves are atomic, so not ours)
         raise ValueError(f"{checkpoint} is unreadable ({error}); move it away to start over") from None
-    written = {**asdict(TrainConfig()), **state["config"]}  # a setting added since: its default, the old behaviour
-    if _what_is_learned(written) != _what_is_learned(asdict(config)):
+    if _what_is_learned(_written_config(state)) != _what_is_learned(asdict(config)):
         raise ValueError(f"{checkpoint} was written with another configuration; move it away or pick another folder")
     if len(state["rng"]) != world:
         raise ValueError(f"{checkpoint} was written by {len(state['rng'])} processes; resume with as many")

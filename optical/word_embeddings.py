@@ -18,7 +18,13 @@ from torch import nn
 
 from optical.encoders import TokenEncoder
 
-__all__ = ["WORD_EMBEDDINGS", "PartlyTrainedEmbedding", "restore_word_embeddings", "set_word_embeddings"]
+__all__ = [
+    "WORD_EMBEDDINGS",
+    "PartlyTrainedEmbedding",
+    "restore_word_embeddings",
+    "set_word_embeddings",
+    "trimmed_piece_ids",
+]
 
 WORD_EMBEDDINGS = ("train", "freeze", "trim")
 
@@ -63,6 +69,13 @@ def _split_rows(module: PartlyTrainedEmbedding, state: dict, prefix: str, *_args
         state[prefix + "rows"] = state[prefix + "weight"][module.trained_ids.to(state[prefix + "weight"].device)]
 
 
+def trimmed_piece_ids(student: TokenEncoder, foreign: list[str]) -> torch.Tensor:
+    """(K,) the ids of the pieces ``trim`` trains: those of ``foreign`` as training reads them (the prefix and
+    truncation included)."""
+    tokens = student.tokenize(foreign)
+    return tokens["input_ids"][tokens["attention_mask"].bool()].unique()
+
+
 def set_word_embeddings(student: TokenEncoder, mode: str, foreign: list[str]) -> None:
     """Make the student's word-embedding rows trainable as ``mode`` says (see the module docstring);
     ``foreign``: the training pairs' foreign sides, whose pieces ``trim`` trains."""
@@ -73,8 +86,7 @@ def set_word_embeddings(student: TokenEncoder, mode: str, foreign: list[str]) ->
     embedding.weight.requires_grad_(mode == "train")
     if mode != "trim":
         return
-    tokens = student.tokenize(foreign)  # as training reads them: the prefix and truncation included
-    trained_ids = tokens["input_ids"][tokens["attention_mask"].bool()].unique().to(embedding.weight.device)  # (K,)
+    trained_ids = trimmed_piece_ids(student, foreign).to(embedding.weight.device)  # (K,)
     student.transformer.set_input_embeddings(
         PartlyTrainedEmbedding(embedding.weight.data, trained_ids, embedding.padding_idx)
     )

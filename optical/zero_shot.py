@@ -53,8 +53,8 @@ def zero_shot_results(
     random ranking's MAP (objective ``random``, scoring ``-``)."""
     held_out = load_bible_bitext(language).select(bible_splits(language)[split])
     collection = bible_clir_collection(held_out, name=f"bible-en-{language}-{split}", num_queries=num_queries)
-    english = {pair.pair_id: pair.english for pair in held_out if pair.pair_id in collection.queries}
-    english = {qid: english[qid] for qid in collection.queries}  # in the queries' order
+    english_of = {pair.pair_id: pair.english for pair in held_out}
+    english = {qid: english_of[qid] for qid in collection.queries}  # in the queries' order
     rows = [("random", NO_SCORING, "MAP", random_ranking_map(len(collection.documents)))]
     for model in models:
         encoder = TokenEncoder(model, max_length=max_length).eval().requires_grad_(False)
