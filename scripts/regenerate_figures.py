@@ -23,6 +23,9 @@ from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
 from optical.data import installed_languages
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import write_docs  # noqa: E402  (scripts/write_docs.py, beside this file)
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 os.environ["OPTICAL_TEXT_PROGRESS"] = "1"  # the kernels inherit it: text progress bars reach this console's log
@@ -173,6 +176,8 @@ def main() -> None:
             own = {"LANGUAGE": language, "DEVICE": args.device, **BEST_SYSTEM_PARAMETERS.get(language, {})}
             parameters = {**common, **own, **quick_parameters("best_system.ipynb", args.quick)}
             run("best_system.ipynb", executed / f"best_system_en-{language}.ipynb", parameters)
+    if not args.quick:
+        write_docs.main([])  # docs/ and the README's results table from what the notebooks just wrote
     print(f"all notebooks done in {time.perf_counter() - start:.0f} s; figures in {figures}")
 
 
