@@ -22,7 +22,8 @@ import torch
 from benchmarks.machine import RESULTS, median_seconds, write_results
 from optical.data import bible_splits, load_bible_bitext, sample_pairs
 from optical.encoders import TokenBatch, TokenEncoder
-from optical.train import OBJECTIVES, TrainConfig, loss_function, make_optimizer, pick_device, train
+from optical.losses import OBJECTIVES
+from optical.train import TrainConfig, loss_function, make_optimizer, pick_device, train
 
 
 def matmul_flops_per_second(device: torch.device, dtype: torch.dtype) -> float:

@@ -26,12 +26,13 @@ from optical.data.trec_collection import load_collection_dir, load_ir_dataset
 from optical.distributed import is_main_process
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.export import export_student
+from optical.losses import OTSettings
 from optical.metrics import DEFAULT_MEASURES, evaluate, write_run
 from optical.plots import plot_training_loss, plot_transport_plan
 from optical.results import RESULT_COLUMNS, record_results
 from optical.search import DocumentSearch, SearchSettings
 from optical.systems import BitextSystems, FusedSystem
-from optical.train import TrainConfig, device_name, non_default, pick_device, train, training_precision
+from optical.train import TrainConfig, device_name, pick_device, train, training_precision
 from optical.vocabulary import TokenizationReport, tokenization_report, warn_about
 
 SYSTEMS = ("student", "fused")  # what the main job evaluates besides the zero-shot teacher
@@ -120,7 +121,7 @@ def _config_tag(config: MainConfig) -> str:
     """Names the checkpoint folder by the settings that decide the trained weights (not the evaluation); of
     the training settings only those off their defaults, so a setting added later keeps every tag."""
     settings = {key: value for key, value in asdict(config).items() if key in _TRAINING_FIELDS}
-    settings["train"] = non_default(config.train)
+    settings["train"] = config.train.non_default()
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
 
 
@@ -188,7 +189,8 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     timings["evaluate zero-shot"] = time.perf_counter() - clock
 
     example = _readable_pair(example_pool)
-    before = soft_alignment(teacher, student, example.english, example.foreign, epsilon=config.train.epsilon)
+    epsilon = config.train.flat().get("epsilon", OTSettings.epsilon)  # the plan drawn: OT's, at the run's epsilon
+    before = soft_alignment(teacher, student, example.english, example.foreign, epsilon=epsilon)
 
     clock = time.perf_counter()
     trained = run_training(progress=progress)
@@ -201,7 +203,7 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     write_run(run, work_dir / "runs" / f"{collection.name}.{objective}.trec", tag=objective)
     timings["evaluate student"] = time.perf_counter() - clock
 
-    after = soft_alignment(teacher, student, example.english, example.foreign, epsilon=config.train.epsilon)
+    after = soft_alignment(teacher, student, example.english, example.foreign, epsilon=epsilon)
     figures = {
         f"transport_plan_{pair_name}_before.png": plot_transport_plan(
             before, title=f"{example.pair_id}: before training, <T,C> = {before.cost:.3f}"
@@ -285,7 +287,7 @@ def _write_summary(path, config, bitext_summary, collection, rows, trained, num_
         f"{config.train.epochs} epochs = {trained.steps} steps of "
         f"{config.train.batch_size}; loss {head:.3f} (first 20 steps) -> {tail:.3f} (last 20).",
         f"- Teacher `{config.teacher}`, student from `{config.student}`; max_length {config.max_length}; "
-        f"settings: `{json.dumps(asdict(config.train))}`.",
+        f"settings: `{json.dumps(config.train.flat())}`.",
         f"- Time on {device.type} ({device_name(device)}, {torch.get_num_threads()} threads, "
         f"{training_precision(config.train, device)}, torch "
         f"{torch.__version__}): " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings.items()) + ".",

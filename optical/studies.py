@@ -42,6 +42,7 @@ from optical.data import (
 )
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder, resolve_model_dir
 from optical.files import kept_file, write_atomically
+from optical.losses import OBJECTIVES
 from optical.metrics import DEFAULT_MEASURES, evaluate
 from optical.search import SCORINGS, DocumentSearch, SearchSettings, search_each
 from optical.stats import paired_randomization_test
@@ -147,7 +148,7 @@ class StudySettings:
         """
         where = ("work_dir", "records_dir", "keep_checkpoints", "cache_teacher_states", "max_cut_share")
         settings = non_default(self, ignore=where)
-        settings["train"] = non_default(self.train, ignore=RESUMABLE_ELSEWHERE)
+        settings["train"] = self.train.non_default(ignore=RESUMABLE_ELSEWHERE)
         if (length := self.max_length_for(run.language)) != self.max_length:  # the run depends on the length used
             settings["max_length"] = length
         text = json.dumps({"run": non_default(run), "settings": settings}, sort_keys=True)
@@ -370,8 +371,8 @@ def _train_student(
             )
             for k, p in enumerate(pairs)
         ]
-    fields = {**asdict(settings.train), **dict(run.recipe)}
-    config = TrainConfig(**{**fields, "objective": run.objective, "epochs": run.epochs, "seed": run.seed})
+    fields = {**settings.train.non_default(), **dict(run.recipe)}
+    config = TrainConfig.from_flat(fields, objective=run.objective, epochs=run.epochs, seed=run.seed)
     checkpoint_dir = settings.checkpoint_dir(run)
     teacher_cache = Path(settings.work_dir) / "teacher_states" if settings.cache_teacher_states else None
     curve = None
@@ -603,7 +604,7 @@ def kl_targets(
     """How peaked KL's teacher target is under each recipe: mean entropy (nats) and mass on the pair's own
     sentence, over random batches of the run's training pairs plus each pair's hard negatives.
 
-    recipes: TrainConfig settings per variant (``kl_temperature``, ``hard_negatives``; others ignored). The
+    recipes: KL's settings per variant (``kl_temperature``, ``hard_negatives``; ``KLSettings``). The
     teacher (``settings.teacher`` at ``settings.max_length_for(language)``) and its sentence vectors are the ones
     training caches under ``settings.work_dir``.
     """
@@ -616,13 +617,11 @@ def kl_targets(
     batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
     cache_dir, rows = Path(settings.work_dir) / "teacher_states", []
     for recipe in recipes:
-        config = TrainConfig(**{**recipe, "objective": "kl"})
-        negatives = mine_hard_negatives(teacher, english, config.hard_negatives, cache_dir=cache_dir)
-        target = teacher_score_distribution(negatives, batches, config.kl_temperature)
+        kl = OBJECTIVES["kl"].make_settings(recipe)
+        negatives = mine_hard_negatives(teacher, english, kl.hard_negatives, cache_dir=cache_dir)
+        target = teacher_score_distribution(negatives, batches, kl.kl_temperature)
         label = StudyRun(language, "kl", recipe=tuple(sorted(recipe.items()))).label
-        rows.append(
-            {"label": label, "temperature": config.kl_temperature, "hard negatives": config.hard_negatives, **target}
-        )
+        rows.append({"label": label, "temperature": kl.kl_temperature, "hard negatives": kl.hard_negatives, **target})
     return pd.DataFrame(rows)
 
 

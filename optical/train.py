@@ -6,9 +6,9 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from functools import cache, partial
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -18,18 +18,9 @@ from optical.batching import length_bucketed_batches, shuffled_batches
 from optical.data.bitext import BitextPair
 from optical.distributed import gather, mean_over_ranks, rank_and_world, shard
 from optical.drift import plan_entropy, pooled_cosine
-from optical.encoders import TokenBatch, TokenEncoder
+from optical.encoders import TokenEncoder
 from optical.files import write_atomically
-from optical.hard_negatives import mine_hard_negatives
-from optical.losses import (
-    LossOutput,
-    cls_mse_loss,
-    contrastive_loss,
-    hard_alignment_loss,
-    kl_distillation_loss,
-    ot_distillation_loss,
-    sentence_mse_loss,
-)
+from optical.losses import OBJECTIVES, BoundLoss
 from optical.progress import tqdm
 from optical.teacher_states import TeacherStateStore
 from optical.vocabulary import learn_pieces
@@ -40,7 +31,6 @@ __all__ = [
     "TrainResult",
     "cpu_has_native_bf16",
     "cpu_uses_bf16",
-    "epsilon_at",
     "load_student_weights",
     "loss_function",
     "make_optimizer",
@@ -51,30 +41,26 @@ __all__ = [
     "uses_bf16",
 ]
 
-OBJECTIVES = ("ot", "hard-align", "kl", "mse", "cls-mse", "contrastive")
 DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass
 class TrainConfig:
-    """Every setting of a training run; stored inside each checkpoint."""
+    """Every setting of a training run; stored inside each checkpoint (as :meth:`flat`).
 
-    objective: str = "ot"  # distillation objective: ot | hard-align | kl | mse | cls-mse | contrastive
+    The objective's own settings live in its module (``optical.losses``: e.g. ``OTSettings``, ``KLSettings``), each
+    with its one default; ``objective_settings`` holds those given otherwise. :meth:`from_flat` builds a config from
+    one flat mapping of both kinds (the command line, a study's recipe, a checkpoint).
+    """
+
+    objective: str = "ot"  # distillation objective, a name in optical.losses.OBJECTIVES
+    objective_settings: dict = field(default_factory=dict)  # the objective's settings off their defaults
     epochs: int = 2  # passes over the training pairs
     batch_size: int = 32  # bitext pairs per optimiser step
     lr: float = 1e-4  # peak AdamW learning rate
     weight_decay: float = 0.01  # AdamW decoupled weight decay
     warmup_ratio: float = 0.1  # share of steps with linear warm-up, then linear decay to 0
     grad_clip: float = 1.0  # max gradient norm (0 turns clipping off)
-    epsilon: float = 0.02  # ot: Sinkhorn entropic regularisation
-    sinkhorn_iters: int = 50  # ot: Sinkhorn iterations per step
-    detach_plan: bool = True  # ot: envelope gradient (True) or back-propagate through Sinkhorn
-    epsilon_start: float = 0.0  # ot: > 0 anneals epsilon geometrically from this to `epsilon` over training
-    marginal_penalty: float = 0.0  # ot: > 0 relaxes the marginals by this times KL (unbalanced OT); 0 exact
-    contrastive_weight: float = 0.0  # ot: > 0 adds this times the in-batch contrastive loss (temperature)
-    temperature: float = 0.05  # contrastive: softmax temperature of the in-batch cosine scores
-    kl_temperature: float = 0.1  # kl: temperature of the teacher's and the student's score distributions
-    hard_negatives: int = 8  # kl: the teacher's k nearest training English sentences per pair join the candidates
     seed: int = 0  # seeds data order, dropout and any initialisation
     device: str = "auto"  # auto | cpu | cuda
     amp: bool = True  # bf16 autocast on CUDA, and on CPUs with bf16 instructions (AVX512-BF16, AMX); else float32
@@ -86,20 +72,63 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
-            raise ValueError(f"unknown objective {self.objective!r}; available: {OBJECTIVES}")
+            raise ValueError(f"unknown objective {self.objective!r}; available: {tuple(OBJECTIVES)}")
+        defaults = OBJECTIVES[self.objective].defaults()
+        self.settings()  # a setting it lacks, or a bad value, fails here
+        self.objective_settings = {
+            name: value for name, value in sorted(self.objective_settings.items()) if value != defaults[name]
+        }
         _check_device(self.device)
-        if min(self.epochs, self.batch_size, self.sinkhorn_iters, self.checkpoint_every) < 1:
-            raise ValueError("epochs, batch_size, sinkhorn_iters and checkpoint_every must be >= 1")
-        if min(self.lr, self.epsilon, self.temperature, self.kl_temperature) <= 0:
-            raise ValueError("lr, epsilon, temperature and kl_temperature must be > 0")
+        if min(self.epochs, self.batch_size, self.checkpoint_every) < 1:
+            raise ValueError("epochs, batch_size and checkpoint_every must be >= 1")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
         if self.align_layer == 0 or self.align_layer < -1:
             raise ValueError(f"align_layer must be -1 (the last) or a layer number from 1, got {self.align_layer}")
-        if min(self.hard_negatives, self.epsilon_start, self.marginal_penalty, self.contrastive_weight) < 0:
-            raise ValueError("hard_negatives, epsilon_start, marginal_penalty and contrastive_weight must be >= 0")
         if self.extend_vocabulary < 0:
             raise ValueError(f"extend_vocabulary must be >= 0, got {self.extend_vocabulary}")
         if self.word_embeddings not in WORD_EMBEDDINGS:
             raise ValueError(f"word_embeddings must be one of {WORD_EMBEDDINGS}, got {self.word_embeddings!r}")
+
+    def settings(self):
+        """The objective's settings object (its dataclass in ``optical.losses``)."""
+        return OBJECTIVES[self.objective].make_settings(self.objective_settings)
+
+    @classmethod
+    def from_flat(cls, values: Mapping[str, object] = (), /, **more) -> TrainConfig:
+        """A config from one flat mapping of run and objective settings, e.g. ``objective="kl", kl_temperature=0.05``.
+
+        A setting of another objective is refused, unless it has its default (a checkpoint of before objectives
+        had their own settings records every objective's); a name no objective has is refused too.
+        """
+        values = {**dict(values), **more}
+        own = {spec.name for spec in fields(cls)} - {"objective_settings"}
+        objective = values.get("objective", cls.objective)
+        if objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {objective!r}; available: {tuple(OBJECTIVES)}")
+        mine = set(OBJECTIVES[objective].setting_names())
+        settings = {name: value for name, value in values.items() if name in mine}
+        for name, value in values.items():
+            if name in own or name in mine:
+                continue
+            owners = [o for o in OBJECTIVES.values() if name in o.setting_names()]
+            if not owners:
+                raise ValueError(f"unknown training setting {name!r}")
+            if all(value != o.defaults()[name] for o in owners):
+                names = ", ".join(o.name for o in owners)
+                raise ValueError(f"{name}={value!r} is a setting of {names}, not of objective {objective!r}")
+        return cls(**{name: value for name, value in values.items() if name in own}, objective_settings=settings)
+
+    def flat(self) -> dict:
+        """The run's settings and every setting of its objective, defaults included, as one flat dict."""
+        run = {name: value for name, value in asdict(self).items() if name != "objective_settings"}
+        return {**run, **asdict(self.settings())}
+
+    def non_default(self, ignore: tuple[str, ...] = ()) -> dict:
+        """The flat settings off their defaults (the run's against TrainConfig's, the objective's against its own),
+        less ``ignore``: what keys are made of, so a setting added later with the old behaviour keeps every key."""
+        defaults = {**TrainConfig().flat(), **OBJECTIVES[self.objective].defaults()}
+        return {k: v for k, v in self.flat().items() if k not in ignore and (k not in defaults or v != defaults[k])}
 
 
 def non_default(instance, ignore: tuple[str, ...] = ()) -> dict:
@@ -204,45 +233,9 @@ def _epoch_batches(student: TokenEncoder, pairs: list[BitextPair], config: Train
     return lambda epoch: length_bucketed_batches(lengths, config.batch_size, config.seed, epoch)
 
 
-def loss_function(config: TrainConfig):
-    """The loss function of ``config.objective`` with its settings bound (validated by TrainConfig).
-
-    For ``ot``, ``epsilon`` may still be given per call (annealing), and ``contrastive_weight`` adds
-    lambda times the in-batch contrastive loss to ⟨T, C⟩ (the plan is OT's).
-    """
-    if config.objective == "ot":
-        ot = partial(
-            ot_distillation_loss,
-            max_iter=config.sinkhorn_iters,
-            detach_plan=config.detach_plan,
-            marginal_penalty=config.marginal_penalty,
-        )
-
-        def ot_loss(teacher: TokenBatch, student: TokenBatch, *, epsilon: float = config.epsilon) -> LossOutput:
-            out = ot(teacher, student, epsilon=epsilon)
-            if config.contrastive_weight:
-                extra = contrastive_loss(teacher, student, temperature=config.temperature).loss
-                out = LossOutput(loss=out.loss + config.contrastive_weight * extra, plan=out.plan)
-            return out
-
-        return ot_loss
-    return {
-        "hard-align": hard_alignment_loss,
-        "kl": partial(kl_distillation_loss, temperature=config.kl_temperature),
-        "mse": sentence_mse_loss,
-        "cls-mse": cls_mse_loss,
-        "contrastive": partial(contrastive_loss, temperature=config.temperature),
-    }[config.objective]
-
-
-def epsilon_at(config: TrainConfig, step: int, total_steps: int) -> float:
-    """OT's epsilon at ``step`` (0-based): constant, or geometric from ``epsilon_start`` to ``epsilon``.
-
-    .. math:: \varepsilon_t = \varepsilon_0 (\varepsilon / \varepsilon_0)^{t / (T - 1)}
-    """
-    if not config.epsilon_start or total_steps < 2:
-        return config.epsilon
-    return config.epsilon_start * (config.epsilon / config.epsilon_start) ** (step / (total_steps - 1))
+def loss_function(config: TrainConfig) -> BoundLoss:
+    """The loss of ``config.objective`` with its settings bound (``optical.losses.OBJECTIVES``)."""
+    return OBJECTIVES[config.objective].bind(config.settings())
 
 
 def make_optimizer(student: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:
@@ -273,8 +266,10 @@ def _what_is_learned(config: dict) -> dict:
 
 
 def _written_config(state: dict) -> dict:
-    """The TrainConfig (as a dict) a checkpoint recorded; a setting added since takes its default, the old behaviour."""
-    return {**asdict(TrainConfig()), **state["config"]}
+    """The TrainConfig (flat, as :meth:`TrainConfig.flat`) a checkpoint recorded; a setting added since takes its
+    default, the old behaviour, and one of another objective that a checkpoint before 2026-12-06 recorded at its
+    default is dropped."""
+    return TrainConfig.from_flat(state["config"]).flat()
 
 
 def _read_checkpoint(checkpoint: Path, config: TrainConfig, world: int, device: torch.device) -> dict:
@@ -283,7 +278,7 @@ def _read_checkpoint(checkpoint: Path, config: TrainConfig, world: int, device: 
         state = torch.load(checkpoint, map_location=device, weights_only=False)
     except Exception as error:  # a file that is not a checkpoint (saves are atomic, so not ours)
         raise ValueError(f"{checkpoint} is unreadable ({error}); move it away to start over") from None
-    if _what_is_learned(_written_config(state)) != _what_is_learned(asdict(config)):
+    if _what_is_learned(_written_config(state)) != _what_is_learned(config.flat()):
         raise ValueError(f"{checkpoint} was written with another configuration; move it away or pick another folder")
     if len(state["rng"]) != world:
         raise ValueError(f"{checkpoint} was written by {len(state['rng'])} processes; resume with as many")
@@ -308,9 +303,9 @@ def train(
 
     With ``teacher_cache`` (a folder), the teacher's token states of the English sides are read
     from a :class:`~optical.teacher_states.TeacherStateStore` there, computed once for the texts it
-    lacks, instead of a teacher forward pass at every step. For ``kl`` with ``config.hard_negatives``,
-    the teacher's sentence vectors of the English sides (cached there too) give each pair its nearest
-    training sentences as extra candidates (:mod:`optical.hard_negatives`).
+    lacks, instead of a teacher forward pass at every step. What the objective prepares from the English sides
+    before the first step (``Objective.prepare``: KL's hard negatives, :mod:`optical.hard_negatives`) is cached
+    there too.
 
     With ``config.extend_vocabulary``, the student's vocabulary first gains the pieces of a WordPiece
     learned on the foreign sides (:func:`optical.vocabulary.learn_pieces`), or, on resume, the pieces
@@ -334,7 +329,8 @@ def train(
     rank, world = rank_and_world()
     if 0 < len(pairs) % config.batch_size < world or config.batch_size < world:
         raise ValueError(f"every batch needs at least one pair per process ({world}); change the pairs or batch size")
-    loss_fn = loss_function(config)
+    objective = OBJECTIVES[config.objective]
+    loss_fn = objective.bind(config.settings())
     device = pick_device(config.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", torch.cuda.current_device())  # the GPU init_from_environment chose
@@ -371,9 +367,9 @@ def train(
     if teacher_cache is not None:
         store = TeacherStateStore(teacher, teacher_cache, layer=config.align_layer)
         states = store.states([pair.english for pair in pairs], progress=show)
-    negatives, k = None, min(config.hard_negatives, len(pairs) - 1)
-    if config.objective == "kl" and k > 0:
-        negatives = mine_hard_negatives(teacher, [pair.english for pair in pairs], k, cache_dir=teacher_cache)
+    batch_inputs = None
+    if objective.prepare is not None:
+        batch_inputs = objective.prepare(config.settings(), teacher, [pair.english for pair in pairs], teacher_cache)
     result.teacher_seconds = time.perf_counter() - clock
     batches = _epoch_batches(student, pairs, config)
     if state is not None:
@@ -407,7 +403,7 @@ def train(
                 "plan_entropy": result.plan_entropy,
                 "step": step,
                 "seconds": training_seconds(),
-                "config": asdict(config),
+                "config": config.flat(),
                 "added_pieces": student.added_pieces,
                 "stopped": stopped,
             }
@@ -432,10 +428,8 @@ def train(
                         teacher_tokens = teacher.encode(english, layer=config.align_layer)  # (b, n, d)
                 student_tokens = model(student.tokenize(foreign), layer=config.align_layer)  # (b, m, d)
                 # weight world * b / B: DDP's mean over ranks then equals the mean over the global batch
-                extra = {} if negatives is None else {"negatives": negatives.for_batch(local).to(device)}
-                if config.objective == "ot" and config.epsilon_start:
-                    extra["epsilon"] = epsilon_at(config, step, total_steps)
-                output = loss_fn(teacher_tokens, student_tokens, **extra)
+                extra = {} if batch_inputs is None else {k: v.to(device) for k, v in batch_inputs(local).items()}
+                output = loss_fn(teacher_tokens, student_tokens, step=step, total_steps=total_steps, **extra)
                 loss = output.loss * (world * len(local) / len(batch))
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss is {loss.item()} at step {step}; lower the learning rate")
@@ -463,6 +457,6 @@ def train(
     bar.close()
     save()
     restore_word_embeddings(student)  # a plain student again, its trained rows in the whole matrix
-    student.trained_by = asdict(config)
+    student.trained_by = config.flat()
     result.steps, result.seconds = step, training_seconds()
     return result

@@ -6,9 +6,9 @@ import pytest
 import torch
 from synthetic import token_batch
 
-from optical.losses import contrastive_loss, ot_distillation_loss
+from optical.losses import OTSettings, contrastive_loss, epsilon_at, ot_distillation_loss
 from optical.ot import sinkhorn_unbalanced
-from optical.train import TrainConfig, epsilon_at, loss_function
+from optical.train import TrainConfig, loss_function
 
 
 @pytest.mark.parametrize("epsilon, rho", [(0.1, 1.0), (0.05, 0.2), (0.5, 10.0)])
@@ -44,11 +44,11 @@ def test_a_large_marginal_penalty_is_balanced_ot():
 
 
 def test_epsilon_anneals_geometrically_from_start_to_end():
-    config = TrainConfig(epsilon=0.01, epsilon_start=0.1)
-    values = [epsilon_at(config, step, 11) for step in range(11)]
+    settings = OTSettings(epsilon=0.01, epsilon_start=0.1)
+    values = [epsilon_at(settings, step, 11) for step in range(11)]
     assert values[0] == pytest.approx(0.1) and values[-1] == pytest.approx(0.01)
     assert values[5] == pytest.approx(np.sqrt(0.1 * 0.01))
-    assert epsilon_at(TrainConfig(epsilon=0.02), 7, 11) == 0.02  # no start: constant
+    assert epsilon_at(OTSettings(epsilon=0.02), 7, 11) == 0.02  # no start: constant
 
 
 def test_ot_plus_contrastive_adds_lambda_times_infonce():
@@ -56,14 +56,19 @@ def test_ot_plus_contrastive_adds_lambda_times_infonce():
     teacher = token_batch(torch.randn(4, 7, 16, generator=generator), [7, 5, 6, 4])
     student = token_batch(torch.randn(4, 6, 16, generator=generator), [6, 6, 3, 5])
     plain = loss_function(TrainConfig())(teacher, student)
-    mixed = loss_function(TrainConfig(contrastive_weight=0.5))(teacher, student)
+    mixed = loss_function(TrainConfig.from_flat(contrastive_weight=0.5))(teacher, student)
     expected = plain.loss + 0.5 * contrastive_loss(teacher, student, temperature=0.05).loss
     assert mixed.loss.item() == pytest.approx(expected.item(), rel=1e-6)
     torch.testing.assert_close(mixed.plan, plain.plan)
-    annealed = loss_function(TrainConfig())(teacher, student, epsilon=0.5)
-    assert annealed.loss.item() != pytest.approx(plain.loss.item())  # epsilon given per call
+    annealing = loss_function(TrainConfig.from_flat(epsilon_start=0.5))
+    first, last = (
+        annealing(teacher, student, step=0, total_steps=11),
+        annealing(teacher, student, step=10, total_steps=11),
+    )
+    assert first.loss.item() != pytest.approx(plain.loss.item())  # epsilon 0.5 at the first step
+    assert last.loss.item() == pytest.approx(plain.loss.item())  # the training epsilon at the last
 
 
 def test_negative_recipe_settings_are_refused():
     with pytest.raises(ValueError, match="marginal_penalty"):
-        TrainConfig(marginal_penalty=-1.0)
+        TrainConfig.from_flat(marginal_penalty=-1.0)

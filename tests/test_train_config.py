@@ -12,11 +12,12 @@ from optical.train import TrainConfig, pick_device
         ({"device": "tpu"}, "device must be auto, cpu or cuda"),
         ({"epochs": 0}, "must be >= 1"),
         ({"epsilon": 0.0}, "must be > 0"),
+        ({"objective": "kl", "epsilon": 0.05}, "a setting of ot, not of objective 'kl'"),
     ],
 )
 def test_bad_settings_raise(settings, message):
     with pytest.raises(ValueError, match=message):
-        TrainConfig(**settings)
+        TrainConfig.from_flat(settings)
 
 
 def test_cuda_without_a_gpu_is_a_clear_error():

@@ -11,8 +11,8 @@ import torch
 
 from optical.alignment import soft_alignment
 from optical.encoders import resolve_model_dir
-from optical.losses import ot_distillation_loss
-from optical.train import OBJECTIVES, TrainConfig, cpu_uses_bf16, train
+from optical.losses import OBJECTIVES, ot_distillation_loss
+from optical.train import TrainConfig, cpu_uses_bf16, train
 
 pytestmark = pytest.mark.slow
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from optical.encoders import TokenBatch
+from optical.losses.objective import NoSettings, Objective, without_schedule
 from optical.losses.ot_distillation import cosine_cost
 from optical.losses.output import LossOutput
 
@@ -52,3 +53,6 @@ def hard_alignment_loss(teacher: TokenBatch, student: TokenBatch) -> LossOutput:
     links = greedy_alignment(cost, teacher.content_mask.bool(), student.content_mask.bool())  # (B, n, m)
     plan = links / links.sum(dim=(1, 2), keepdim=True).clamp_min(1.0)
     return LossOutput(loss=(plan * cost).sum(dim=(1, 2)).mean(), plan=plan)
+
+
+HARD_ALIGN = Objective("hard-align", NoSettings, lambda settings: without_schedule(hard_alignment_loss))

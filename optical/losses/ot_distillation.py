@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
 from optical.encoders import TokenBatch
+from optical.losses.contrastive import ContrastiveSettings, contrastive_loss
+from optical.losses.objective import BoundLoss, Objective
 from optical.losses.output import LossOutput
 from optical.ot import sinkhorn, sinkhorn_unbalanced, uniform_marginals
+
+
+@dataclass(frozen=True)
+class OTSettings:
+    epsilon: float = 0.02  # ot: Sinkhorn entropic regularisation
+    sinkhorn_iters: int = 50  # ot: Sinkhorn iterations per step
+    detach_plan: bool = True  # ot: envelope gradient (True) or back-propagate through Sinkhorn
+    epsilon_start: float = 0.0  # ot: > 0 anneals epsilon geometrically from this to `epsilon` over training
+    marginal_penalty: float = 0.0  # ot: > 0 relaxes the marginals by this times KL (unbalanced OT); 0 exact
+    contrastive_weight: float = 0.0  # ot: > 0 adds this times the in-batch contrastive loss (temperature)
+    temperature: float = ContrastiveSettings.temperature  # ot, contrastive: softmax temperature of in-batch scores
+
+    def __post_init__(self) -> None:
+        if self.sinkhorn_iters < 1:
+            raise ValueError(f"sinkhorn_iters must be >= 1, got {self.sinkhorn_iters}")
+        if min(self.epsilon, self.temperature) <= 0:
+            raise ValueError("epsilon and temperature must be > 0")
+        if min(self.epsilon_start, self.marginal_penalty, self.contrastive_weight) < 0:
+            raise ValueError("epsilon_start, marginal_penalty and contrastive_weight must be >= 0")
 
 
 def cosine_cost(teacher_tokens: torch.Tensor, student_tokens: torch.Tensor) -> torch.Tensor:
@@ -24,10 +47,10 @@ def ot_distillation_loss(
     teacher: TokenBatch,
     student: TokenBatch,
     *,
-    epsilon: float = 0.05,
-    max_iter: int = 50,
-    detach_plan: bool = True,
-    marginal_penalty: float = 0.0,
+    epsilon: float = OTSettings.epsilon,
+    max_iter: int = OTSettings.sinkhorn_iters,
+    detach_plan: bool = OTSettings.detach_plan,
+    marginal_penalty: float = OTSettings.marginal_penalty,
 ) -> LossOutput:
     r"""Optimal-transport distillation loss between teacher (English) and student (foreign) tokens.
 
@@ -63,3 +86,36 @@ def ot_distillation_loss(
             plan = sinkhorn(cost, a, b, epsilon=epsilon, max_iter=max_iter, tol=0.0)
     loss = (plan * cost).sum(dim=(1, 2)).mean()  # <T, C>_F averaged over the batch
     return LossOutput(loss=loss, plan=plan)
+
+
+def epsilon_at(settings: OTSettings, step: int, total_steps: int) -> float:
+    r"""Epsilon at ``step`` (0-based): constant, or geometric from ``epsilon_start`` to ``epsilon``.
+
+    .. math:: \varepsilon_t = \varepsilon_0 (\varepsilon / \varepsilon_0)^{t / (T - 1)}
+    """
+    if not settings.epsilon_start or total_steps < 2:
+        return settings.epsilon
+    return settings.epsilon_start * (settings.epsilon / settings.epsilon_start) ** (step / (total_steps - 1))
+
+
+def bind_ot(settings: OTSettings) -> BoundLoss:
+    """⟨T, C⟩ at the step's epsilon, plus ``contrastive_weight`` times the in-batch InfoNCE (the plan is OT's)."""
+
+    def ot_loss(teacher: TokenBatch, student: TokenBatch, *, step: int = 0, total_steps: int = 1) -> LossOutput:
+        out = ot_distillation_loss(
+            teacher,
+            student,
+            epsilon=epsilon_at(settings, step, total_steps),
+            max_iter=settings.sinkhorn_iters,
+            detach_plan=settings.detach_plan,
+            marginal_penalty=settings.marginal_penalty,
+        )
+        if settings.contrastive_weight:
+            extra = contrastive_loss(teacher, student, temperature=settings.temperature).loss
+            out = LossOutput(loss=out.loss + settings.contrastive_weight * extra, plan=out.plan)
+        return out
+
+    return ot_loss
+
+
+OT = Objective("ot", OTSettings, bind_ot)

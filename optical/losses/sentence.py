@@ -1,15 +1,15 @@
-"""Sentence-level baselines: the student's pooled embedding of the translation against the teacher's.
+"""Sentence-level MSE baselines: the student's sentence vector of the translation against the teacher's.
 
-All four read the mean-pooled, L2-normalised sentence embeddings (``TokenBatch.pooled()``, the
-all-MiniLM-L6-v2 embedding) or the [CLS] state, and return no plan.
+Both read the mean-pooled, L2-normalised sentence embeddings (``TokenBatch.pooled()``) or the [CLS] state, have
+no settings and return no plan. The sentence-level objectives with candidates are in ``kl`` and ``contrastive``.
 """
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 
 from optical.encoders import TokenBatch
+from optical.losses.objective import NoSettings, Objective, without_schedule
 from optical.losses.output import LossOutput
 
 
@@ -37,43 +37,5 @@ def cls_mse_loss(teacher: TokenBatch, student: TokenBatch) -> LossOutput:
     return LossOutput(loss=(teacher_cls - student_cls).pow(2).sum(-1).mean())
 
 
-def _scores(queries: torch.Tensor, documents: torch.Tensor, temperature: float) -> torch.Tensor:
-    """(B, d) x (D, d) unit vectors -> (B, D) similarity logits cos / temperature."""
-    return queries.float() @ documents.float().T / temperature
-
-
-def kl_distillation_loss(
-    teacher: TokenBatch,
-    student: TokenBatch,
-    *,
-    temperature: float = 0.1,
-    negatives: torch.Tensor | None = None,
-) -> LossOutput:
-    r"""Score distillation: KL between the teacher's and the student's distributions over candidate documents.
-
-    The candidates are English texts encoded by the teacher: the batch's English sentences t_j and
-    the hard ``negatives`` (K, d) (unit vectors, e.g. :meth:`~optical.hard_negatives.HardNegatives.for_batch`):
-
-    .. math::
-        p_b = \mathrm{softmax}_j(\cos(t_b, d_j) / \tau), \quad
-        q_b = \mathrm{softmax}_j(\cos(s_b, d_j) / \tau), \quad
-        \mathcal{L} = \frac{1}{B} \sum_b \mathrm{KL}(p_b \,\Vert\, q_b)
-
-    so the foreign query must rank the candidates as the English query does, not only find its own.
-    Without negatives p_b is nearly one-hot on t_b at small tau (the loss is then contrastive).
-    """
-    documents = teacher.pooled()  # (B, d), no gradient: the teacher is frozen
-    if negatives is not None:
-        documents = torch.cat([documents, negatives.to(documents)])  # (B + K, d)
-    target = F.log_softmax(_scores(teacher.pooled(), documents, temperature), dim=-1)  # (B, B + K) log p
-    predicted = F.log_softmax(_scores(student.pooled(), documents, temperature), dim=-1)  # (B, B + K) log q
-    return LossOutput(loss=F.kl_div(predicted, target, reduction="batchmean", log_target=True))
-
-
-def contrastive_loss(teacher: TokenBatch, student: TokenBatch, *, temperature: float = 0.05) -> LossOutput:
-    r"""InfoNCE over bitext pairs: each translation must find its own English sentence in the batch.
-
-    .. math:: \mathcal{L} = -\frac{1}{B} \sum_b \log \frac{\exp(\cos(s_b, t_b)/\tau)}{\sum_j \exp(\cos(s_b, t_j)/\tau)}
-    """
-    logits = _scores(student.pooled(), teacher.pooled(), temperature)  # (B, B)
-    return LossOutput(loss=F.cross_entropy(logits, torch.arange(len(logits), device=logits.device)))
+MSE = Objective("mse", NoSettings, lambda settings: without_schedule(sentence_mse_loss))
+CLS_MSE = Objective("cls-mse", NoSettings, lambda settings: without_schedule(cls_mse_loss))
