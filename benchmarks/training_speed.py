@@ -158,7 +158,7 @@ def study_runs(work_dir: Path, seeds: list[int], train_pairs: int, lengths: list
                 start = time.perf_counter()
                 scores = score_run(run, settings, progress=False)
                 seconds = time.perf_counter() - start
-                checkpoint = work_dir / "checkpoints" / f"study-{settings.key(run)}" / "last.pt"
+                checkpoint = settings.checkpoint_dir(run) / "last.pt"
                 losses = torch.load(checkpoint, weights_only=False)["losses"]
                 curves[f"{name}, max_length {max_length}, seed {seed}"] = losses
                 rows.append(

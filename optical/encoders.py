@@ -118,6 +118,7 @@ class TokenEncoder(nn.Module):
         self.projection = nn.Linear(hidden, output_dim) if output_dim and output_dim != hidden else None
         self.added_pieces: list[str] = []  # WordPiece pieces added to the model's vocabulary (add_pieces)
         self.trained_by: dict | None = None  # the TrainConfig (as a dict) of the run whose weights it holds
+        self.run_spec: dict | None = None  # that run's specification (optical.run_spec.RunSpec), when it has one
 
     def add_pieces(self, pieces: list[str]) -> None:
         """Extend the WordPiece vocabulary with ``pieces`` (``"##"`` marks a word-inner piece), in order.

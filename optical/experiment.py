@@ -30,6 +30,7 @@ from optical.losses import OTSettings
 from optical.metrics import DEFAULT_MEASURES, evaluate, write_run
 from optical.plots import plot_training_loss, plot_transport_plan
 from optical.results import RESULT_COLUMNS, record_results
+from optical.run_spec import RunSpec
 from optical.search import DocumentSearch, SearchSettings
 from optical.systems import BitextSystems, FusedSystem
 from optical.train import TrainConfig, device_name, pick_device, train, training_precision
@@ -114,15 +115,16 @@ def _readable_pair(pairs, min_words: int = 6, max_words: int = 12):
     return next((pair for pair in pairs if min_words <= len(pair.english.split()) <= max_words), pairs[0])
 
 
-_TRAINING_FIELDS = ("language", "train_pairs", "train_bitext", "teacher", "student", "max_length", "train")
-
-
-def _config_tag(config: MainConfig) -> str:
-    """Names the checkpoint folder by the settings that decide the trained weights (not the evaluation); of
-    the training settings only those off their defaults, so a setting added later keeps every tag."""
-    settings = {key: value for key, value in asdict(config).items() if key in _TRAINING_FIELDS}
-    settings["train"] = config.train.non_default()
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+def run_spec(config: MainConfig) -> RunSpec:
+    """The identity of the main job's student: the settings that decide its weights, not its evaluation; a user's
+    bitext by its file name and content."""
+    bitext = "bible"
+    if config.train_bitext:
+        path = Path(config.train_bitext)
+        bitext = f"{path.name}@{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+    data = {"language": config.language, "bitext": bitext, "train_pairs": config.train_pairs, "augment_rate": 0.0}
+    models = {"teacher": config.teacher, "student": config.student, "max_length": config.max_length}
+    return RunSpec.trained(config.train, pretrain_steps=0, **data, **models)
 
 
 def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
@@ -167,10 +169,11 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     clock = time.perf_counter()
     teacher = TokenEncoder(config.teacher, max_length=config.max_length).to(device)
     student = TokenEncoder(config.student, max_length=config.max_length, output_dim=teacher.dim).to(device)
-    checkpoint_dir = work_dir / "checkpoints" / f"main-{pair_name}-{_config_tag(config)}"
+    spec = run_spec(config)
+    checkpoint_dir = work_dir / "checkpoints" / f"main-{pair_name}-{spec.key()}"
     run_training = partial(
         train, student, teacher, train_pairs, config.train, checkpoint_dir=checkpoint_dir,
-        teacher_cache=work_dir / "teacher_states",
+        teacher_cache=work_dir / "teacher_states", spec=spec.to_dict(),
     )  # fmt: skip
     if not is_main_process():  # the other torchrun workers only train their share of each batch
         run_training(progress=False)

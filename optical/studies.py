@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import gzip
-import hashlib
 import json
 import zlib
 from dataclasses import asdict, dataclass, field, replace
@@ -44,14 +43,13 @@ from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder, re
 from optical.files import kept_file, write_atomically
 from optical.losses import OBJECTIVES
 from optical.metrics import DEFAULT_MEASURES, evaluate
+from optical.run_spec import EvaluationSpec, RunSpec
 from optical.search import SCORINGS, DocumentSearch, SearchSettings, search_each
 from optical.stats import paired_randomization_test
 from optical.train import (
     CHECKPOINT_NAME,
-    RESUMABLE_ELSEWHERE,
     TrainConfig,
     device_name,
-    non_default,
     pick_device,
     train,
     training_precision,
@@ -139,20 +137,53 @@ class StudySettings:
         if self.curve_every and "dense" not in self.scorings:
             raise ValueError("a learning curve keeps the best step by dense MAP: include 'dense' in scorings")
 
-    def key(self, run: StudyRun) -> str:
-        """The cache name of ``run`` under these settings: a hash of every field that is not at its default.
+    def spec(self, run: StudyRun) -> RunSpec:
+        """The identity of ``run``'s student under these settings (of an untrained system: its model and lexicon)."""
+        data = {
+            "language": run.language,
+            "bitext": "bible",
+            "train_pairs": run.train_pairs,
+            "augment_rate": run.augment_rate,
+            "pretrain_steps": run.pretrain_steps,
+            "teacher": self.teacher,
+            "max_length": self.max_length_for(run.language),
+        }
+        if run.objective in UNTRAINED:  # the teacher reads the queries; nothing is trained
+            empty = {"objective_settings": {}, "training": {}, "selection": {}}
+            return RunSpec(**data, student=self.teacher, objective=run.objective, seed=run.seed, **empty)
+        selection = {}
+        if self.curve_every:  # the learning curve picks the scored weights (and logs every scoring's points)
+            selection = {
+                "curve_every": self.curve_every,
+                "curve_queries": self.curve_queries,
+                "curve_scorings": list(self.scorings),
+                "patience": self.patience,
+                "keep_best": self.keep_best,
+            }
+        return RunSpec.trained(self.train_config(run), selection=selection, student=self.student, **data)
 
-        Fields that say where and how a run is computed rather than what (files, checkpoint frequency,
-        the device, which each run's log records) are left out, and so are fields at their defaults, so
-        that a field added later with a default that keeps the old behaviour leaves cached runs valid.
-        """
-        where = ("work_dir", "records_dir", "keep_checkpoints", "cache_teacher_states", "max_cut_share")
-        settings = non_default(self, ignore=where)
-        settings["train"] = self.train.non_default(ignore=RESUMABLE_ELSEWHERE)
-        if (length := self.max_length_for(run.language)) != self.max_length:  # the run depends on the length used
-            settings["max_length"] = length
-        text = json.dumps({"run": non_default(run), "settings": settings}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+    def train_config(self, run: StudyRun) -> TrainConfig:
+        """The TrainConfig of ``run``: these settings' ``train``, the run's recipe, objective, epochs and seed."""
+        fields = {**self.train.non_default(), **dict(run.recipe)}
+        return TrainConfig.from_flat(fields, objective=run.objective, epochs=run.epochs, seed=run.seed)
+
+    def key(self, run: StudyRun) -> str:
+        """The name of ``run``'s record under these settings: ``<run key>-<evaluation key>``, each a hash of its
+        whole specification (:mod:`optical.run_spec`). Where and how a run is computed (files, checkpoint
+        frequency, device, cached teacher states) is in neither; each run's log records the device."""
+        return f"{self.spec(run).key()}-{self.evaluation(run.language).key()}"
+
+    def evaluation(self, language: str) -> EvaluationSpec:
+        """How every run of ``language`` is scored under these settings."""
+        return EvaluationSpec(
+            collection=f"bible-en-{language}-{self.split}",
+            num_queries=self.num_queries,
+            scorings=tuple(self.scorings),
+            switch_rates=tuple(self.switch_rates),
+            lexicon_pairs=self.lexicon_pairs,
+            bitext_pairs=self.bitext_pairs,
+            score_last=self.score_last,
+        )
 
     def max_length_for(self, language: str) -> int:
         """Tokens per training sentence and query of ``language``: ``max_length``, or with ``max_cut_share`` the
@@ -163,8 +194,9 @@ class StudySettings:
         return _fitting_max_length(language, self.teacher, self.student, self.max_length, self.max_cut_share)
 
     def checkpoint_dir(self, run: StudyRun) -> Path:
-        """Where ``run`` keeps its training checkpoint (``last.pt``), named by its cache key."""
-        return Path(self.work_dir) / "checkpoints" / f"study-{self.key(run)}"
+        """Where ``run`` keeps its training checkpoint (``last.pt``): named by its run key alone, so a student
+        scored another way (collection, queries, scorings) is not trained again while its checkpoint is kept."""
+        return Path(self.work_dir) / "checkpoints" / f"study-{self.spec(run).key()}"
 
 
 @functools.cache
@@ -311,7 +343,7 @@ def _kept_lexicon(pairs: list[BitextPair], tokenizer, settings: StudySettings, n
 
 def _score_files(run: StudyRun, settings: StudySettings) -> list[Path]:
     """Where ``run``'s scores may be kept under ``settings``, first where they are written:
-    ``records_dir/<key>.json.gz`` when set, then the cache ``work_dir/studies/<key>.json``."""
+    ``records_dir/<run key>-<evaluation key>.json.gz`` when set, then the cache ``work_dir/studies/`` (``.json``)."""
     key = settings.key(run)
     cache = Path(settings.work_dir) / "studies" / f"{key}.json"
     return [Path(settings.records_dir) / f"{key}.json.gz", cache] if settings.records_dir else [cache]
@@ -371,8 +403,7 @@ def _train_student(
             )
             for k, p in enumerate(pairs)
         ]
-    fields = {**settings.train.non_default(), **dict(run.recipe)}
-    config = TrainConfig.from_flat(fields, objective=run.objective, epochs=run.epochs, seed=run.seed)
+    config = settings.train_config(run)
     checkpoint_dir = settings.checkpoint_dir(run)
     teacher_cache = Path(settings.work_dir) / "teacher_states" if settings.cache_teacher_states else None
     curve = None
@@ -389,6 +420,7 @@ def _train_student(
         teacher_cache=teacher_cache,
         on_step=curve,
         progress=progress,
+        spec=settings.spec(run).to_dict(),
     )
     log = {
         "loss": result.losses,
@@ -516,6 +548,8 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
         scores["clir@last"] = clir(queries, settings.scorings)
     elif settings.score_last and run.objective in UNTRAINED:
         scores["clir@last"] = scores["clir"]  # no steps: the same system at every budget
+    identity = {"spec": settings.spec(run).to_dict(), "evaluation": settings.evaluation(run.language).to_dict()}
+    scores = {**identity, **scores}
     _store_scores(scores, _score_files(run, settings)[0])
     if not settings.keep_checkpoints:  # only now: a run killed while it was scored resumes without training again
         (settings.checkpoint_dir(run) / CHECKPOINT_NAME).unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
@@ -253,10 +254,12 @@ def load_student_weights(student: TokenEncoder, checkpoint: str | os.PathLike) -
     student.load_state_dict(state["student"])
     if "config" in state:  # a weights-only file has none
         student.trained_by = _written_config(state)
+    student.run_spec = state.get("spec")  # checkpoints before 2026-12-06 have none
     return student
 
 
 CHECKPOINT_NAME = "last.pt"  # the file train() keeps in its checkpoint_dir and resumes from
+SPEC_NAME = "spec.json"  # beside it: the run specification (optical.run_spec.RunSpec) train() was given
 RESUMABLE_ELSEWHERE = ("device", "checkpoint_every")  # where a run trains and how often it saves: not what it learns
 
 
@@ -272,14 +275,18 @@ def _written_config(state: dict) -> dict:
     return TrainConfig.from_flat(state["config"]).flat()
 
 
-def _read_checkpoint(checkpoint: Path, config: TrainConfig, world: int, device: torch.device) -> dict:
-    """A run's ``last.pt``, refused when unreadable or written with another configuration or world size."""
+def _read_checkpoint(
+    checkpoint: Path, config: TrainConfig, spec: dict | None, world: int, device: torch.device
+) -> dict:
+    """A run's ``last.pt``, refused when unreadable or written with another configuration, run or world size."""
     try:
         state = torch.load(checkpoint, map_location=device, weights_only=False)
     except Exception as error:  # a file that is not a checkpoint (saves are atomic, so not ours)
         raise ValueError(f"{checkpoint} is unreadable ({error}); move it away to start over") from None
     if _what_is_learned(_written_config(state)) != _what_is_learned(config.flat()):
         raise ValueError(f"{checkpoint} was written with another configuration; move it away or pick another folder")
+    if spec is not None and state.get("spec", spec) != spec:
+        raise ValueError(f"{checkpoint} was written by another run (data or models); move it away or pick another")
     if len(state["rng"]) != world:
         raise ValueError(f"{checkpoint} was written by {len(state['rng'])} processes; resume with as many")
     return state
@@ -295,11 +302,14 @@ def train(
     teacher_cache: str | os.PathLike | None = None,
     on_step: Callable[[int], bool] | None = None,
     progress: bool = True,
+    spec: dict | None = None,
 ) -> TrainResult:
     """Distil ``teacher`` (English side) into ``student`` (foreign side) on ``pairs``.
 
     The teacher stays frozen in eval mode. With ``checkpoint_dir``, ``last.pt`` is written every
-    ``config.checkpoint_every`` steps and at the end, and a run that finds one resumes from it.
+    ``config.checkpoint_every`` steps and at the end, and a run that finds one resumes from it. ``spec`` (the run's
+    specification as a dict, :class:`optical.run_spec.RunSpec`) is written whole into each checkpoint and beside it
+    as ``spec.json``; a checkpoint of another spec is refused.
 
     With ``teacher_cache`` (a folder), the teacher's token states of the English sides are read
     from a :class:`~optical.teacher_states.TeacherStateStore` there, computed once for the texts it
@@ -336,7 +346,7 @@ def train(
         device = torch.device("cuda", torch.cuda.current_device())  # the GPU init_from_environment chose
     use_amp = uses_bf16(config, device)
     checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir else None
-    state = _read_checkpoint(checkpoint, config, world, device) if checkpoint and checkpoint.exists() else None
+    state = _read_checkpoint(checkpoint, config, spec, world, device) if checkpoint and checkpoint.exists() else None
     if config.extend_vocabulary and not student.added_pieces:  # before the optimiser: it resizes the embeddings
         foreign = [pair.foreign for pair in pairs]
         pieces = state["added_pieces"] if state else learn_pieces(student.tokenizer, foreign, config.extend_vocabulary)
@@ -393,6 +403,8 @@ def train(
         rng_states = gather(torch.get_rng_state())  # every rank takes part; rank 0 writes
         if rank == 0:
             checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            if spec is not None:  # readable without loading the weights (e.g. which model a checkpoint trained)
+                write_atomically(checkpoint.with_name(SPEC_NAME), lambda file: file.write_text(json.dumps(spec)))
             state = {
                 "student": student.state_dict(),
                 "optimizer": optimizer.state_dict(),
@@ -406,6 +418,7 @@ def train(
                 "config": config.flat(),
                 "added_pieces": student.added_pieces,
                 "stopped": stopped,
+                "spec": spec,
             }
             if hasattr(on_step, "state_dict"):
                 state["on_step"] = on_step.state_dict()

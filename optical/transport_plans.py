@@ -6,6 +6,7 @@ and eflomal's links otherwise; against human links eflomal is scored as one more
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from optical.data.greek import GREEK, aligned_verses
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.plots import plot_transport_plan
 from optical.results import NO_SCORING, record_results
-from optical.train import CHECKPOINT_NAME, load_student_weights
+from optical.train import CHECKPOINT_NAME, SPEC_NAME, load_student_weights
 from optical.word_alignment import Links, agreement, eflomal_links, hard_links, human_links, plan_links, pretokenize
 
 MEASURES = ["precision", "recall", "f1", "aer"]
@@ -68,14 +69,23 @@ def saved_checkpoints(work_dir: str | Path, runs: str = "*") -> dict[str, Path]:
     return {path.parent.name: path for path in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)}
 
 
-def latest_checkpoint(work_dir: str | Path, language: str) -> Path:
-    """The newest ``last.pt`` of a main-job run for ``language`` under ``work_dir``."""
+def latest_checkpoint(work_dir: str | Path, language: str, student: str | None = None) -> Path:
+    """The newest ``last.pt`` of a main-job run for ``language`` under ``work_dir``; with ``student``, of a run
+    whose specification (``spec.json`` beside it) names that student model, or that has none (a checkpoint of
+    before 2026-12-06, or of train() called without a spec)."""
     found = saved_checkpoints(work_dir, f"main-en-{language}-*")
+    if student is not None:
+        found = {name: path for name, path in found.items() if _trained_model(path) in (student, None)}
     if not found:
-        raise FileNotFoundError(
-            f"no trained en-{language} student under {work_dir}/checkpoints: run the main job first"
-        )
+        which = f"en-{language} student" + (f" from {student}" if student else "")
+        raise FileNotFoundError(f"no trained {which} under {work_dir}/checkpoints: run the main job first")
     return next(iter(found.values()))
+
+
+def _trained_model(checkpoint: Path) -> str | None:
+    """The student model a checkpoint's run started from, as its ``spec.json`` says (None without one)."""
+    spec = checkpoint.with_name(SPEC_NAME)
+    return json.loads(spec.read_text())["student"] if spec.exists() else None
 
 
 def load_student(model: str, checkpoint: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> TokenEncoder:
@@ -96,7 +106,7 @@ def load_held_out_plans(config: TransportPlanConfig) -> HeldOutPlans:
     learn_from = sample_pairs(bitext.select(splits["train"]), config.reference_pairs, seed=0)
     teacher = TokenEncoder(config.teacher, max_length=config.max_length)
     untrained = TokenEncoder(config.student, max_length=config.max_length)
-    checkpoint = Path(config.checkpoint) if config.checkpoint else latest_checkpoint(config.work_dir, config.language)
+    checkpoint = Path(config.checkpoint or latest_checkpoint(config.work_dir, config.language, config.student))
     trained = load_student(config.student, checkpoint, config.max_length)
     corpus = scored + learn_from
     eflomal = eflomal_links(

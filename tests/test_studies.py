@@ -1,5 +1,6 @@
 """The research harness end to end, at a tiny size: training, every score, caching, tables, significance."""
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -101,6 +102,9 @@ def test_scores_kept_as_records_are_read_on_another_machine_without_training(set
     record = tmp_path / "runs" / f"{settings.key(run)}.json.gz"
     assert json.loads(gzip.decompress(record.read_bytes())) == cached
     assert record.read_bytes() == gzip.compress(json.dumps(cached).encode(), mtime=0)  # no timestamp in the bytes
+    assert (
+        cached["spec"] == settings.spec(run).to_dict() and cached["evaluation"] == settings.evaluation("ny").to_dict()
+    )
 
     def nothing_computed(*args, **kwargs):
         raise AssertionError("a recorded run was computed again")
@@ -307,20 +311,45 @@ def test_best_system_fuses_students_of_the_final_tables_only():
         assert all(recipe in FINAL_RECIPES.get(objective, [{}]) for recipe in recipes), objective
 
 
-def test_the_cache_key_names_what_a_run_computes_not_where_it_ran():
-    import hashlib
-    import json
+def test_a_student_scored_another_way_is_not_trained_again_where_its_checkpoint_is_kept(settings, monkeypatch):
+    import torch
+
+    run = StudyRun(objective="ot", train_pairs=16, seed=3)
+    kept = replace(settings, keep_checkpoints=True, switch_rates=(), bitext_pairs=0)
+    first = studies.score_run(run, kept, progress=False)
+    checkpoint = kept.checkpoint_dir(run)
+    assert torch.load(checkpoint / "last.pt", weights_only=False)["spec"] == first["spec"]
+    assert json.loads((checkpoint / "spec.json").read_text()) == first["spec"]
+
+    def no_step(*args, **kwargs):
+        raise AssertionError("an optimiser step: the kept student was trained again")
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", no_step)
+    rescored = replace(kept, num_queries=6, scorings=("dense",))  # another evaluation of the same student
+    second = studies.score_run(run, rescored, progress=False)
+    assert second["spec"] == first["spec"] and second["evaluation"] != first["evaluation"]
+    assert second["training"]["loss"] == first["training"]["loss"]
+    assert rescored.key(run) != kept.key(run)  # two records of one student
+
+
+def test_a_record_is_named_by_its_run_and_evaluation_each_hashed_whole():
     from dataclasses import replace
+
+    from optical.run_spec import canonical_key
 
     run = StudyRun()
     default = StudySettings()
-    empty = json.dumps({"run": {}, "settings": {"train": {}}}, sort_keys=True)
-    assert default.key(run) == hashlib.sha256(empty.encode()).hexdigest()[:16]  # defaults are left out
+    spec, evaluation = default.spec(run), default.evaluation(run.language)
+    assert default.key(run) == f"{canonical_key(spec.to_dict())}-{canonical_key(evaluation.to_dict())}"
+    assert spec.objective_settings["epsilon"] == 0.02 and spec.training["lr"] == 1e-4  # defaults included
     elsewhere = replace(default, work_dir="/elsewhere", train=TrainConfig(device="cpu", checkpoint_every=7))
-    assert elsewhere.key(run) == default.key(run)
-    assert replace(default, score_last=True).key(run) != default.key(run)
-    assert default.key(replace(run, recipe=(("epsilon", 0.05),))) != default.key(run)
-    assert replace(default, train=TrainConfig(lr=2e-4)).key(run) != default.key(run)
+    assert elsewhere.key(run) == default.key(run)  # where a run trains is not what it computes
+    rescored = replace(default, num_queries=100, score_last=True, scorings=("dense",))
+    assert rescored.spec(run) == spec and rescored.evaluation("ny") != evaluation  # the same student, scored anew
+    assert rescored.checkpoint_dir(run) == default.checkpoint_dir(run)  # so its checkpoint is found, not retrained
+    assert default.spec(replace(run, recipe=(("epsilon", 0.05),))) != spec
+    assert replace(default, train=TrainConfig(lr=2e-4)).spec(run) != spec
+    assert replace(default, student="multilingual-e5-small").spec(run) != spec
 
 
 def test_max_cut_share_raises_max_length_only_for_a_language_whose_verses_need_it():

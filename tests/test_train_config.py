@@ -30,10 +30,20 @@ def test_cuda_without_a_gpu_is_a_clear_error():
     assert pick_device("auto").type == "cpu"
 
 
-def test_checkpoint_folder_depends_on_training_settings_only():
-    from optical.experiment import MainConfig, _config_tag
+def test_checkpoint_folder_depends_on_training_settings_only(tmp_path):
+    from optical.experiment import MainConfig, run_spec
 
-    base = _config_tag(MainConfig())
-    assert _config_tag(MainConfig(split="dev", num_queries=50, out_dir="elsewhere")) == base  # evaluation only
-    assert _config_tag(MainConfig(train_pairs=100)) != base
-    assert _config_tag(MainConfig(train=TrainConfig(lr=3e-4))) != base
+    def key(**fields) -> str:
+        return run_spec(MainConfig(**fields)).key()
+
+    base = key()
+    assert key(split="dev", num_queries=50, out_dir="elsewhere") == base  # evaluation only
+    assert key(train=TrainConfig(device="cpu", checkpoint_every=7)) == base  # where it trains
+    assert key(train_pairs=100) != base
+    assert key(train=TrainConfig(lr=3e-4)) != base
+    assert key(student="multilingual-e5-small") != base
+    bitext = tmp_path / "pairs.tsv"
+    bitext.write_text("In the beginning\tPachiyambi\n")
+    first = key(train_bitext=str(bitext))
+    bitext.write_text("In the beginning\tPoyamba\n")
+    assert key(train_bitext=str(bitext)) != first  # a user's bitext by its content, not its name

@@ -1,0 +1,75 @@
+"""Run identity: specifications hashed whole, written into checkpoints, and read back by their consumers."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import asdict, replace
+
+import pytest
+
+from optical.run_spec import EvaluationSpec, RunSpec, canonical_key
+from optical.train import SPEC_NAME, TrainConfig, load_student_weights, train
+from optical.transport_plans import latest_checkpoint
+
+
+def spec(**changes) -> RunSpec:
+    data = {"language": "ny", "bitext": "bible", "train_pairs": 16, "augment_rate": 0.0, "pretrain_steps": 0}
+    models = {"teacher": "all-MiniLM-L6-v2", "student": "all-MiniLM-L6-v2", "max_length": 48}
+    return replace(RunSpec.trained(TrainConfig(epochs=1, batch_size=8), **data, **models), **changes)
+
+
+def test_the_key_is_a_hash_of_every_field_in_canonical_json():
+    one = spec()
+    assert one.key() == canonical_key(json.loads(json.dumps(asdict(one))))  # key order and tuples do not matter
+    assert one.objective_settings["epsilon"] == 0.02  # defaults are part of it
+    assert spec(seed=1).key() != one.key() and spec(student="multilingual-e5-small").key() != one.key()
+    assert canonical_key({"a": 1, "b": [1, 2]}) == canonical_key({"b": (1, 2), "a": 1})
+    evaluation = EvaluationSpec("bible-en-ny-test", 500, ("dense",), (), 8000, 0, False)
+    assert evaluation.key() != replace(evaluation, num_queries=100).key()
+
+
+def test_a_checkpoint_holds_its_spec_and_refuses_another_run(teacher, bitext, tmp_path):
+    student = copy.deepcopy(teacher).requires_grad_(True)
+    config = TrainConfig(epochs=1, batch_size=8, device="cpu")
+    train(student, teacher, bitext.pairs[:16], config, checkpoint_dir=tmp_path, progress=False, spec=spec().to_dict())
+    assert json.loads((tmp_path / SPEC_NAME).read_text()) == spec().to_dict()
+    loaded = load_student_weights(copy.deepcopy(teacher), tmp_path / "last.pt")
+    assert loaded.run_spec == spec().to_dict() and loaded.trained_by["objective"] == "ot"
+    other = spec(train_pairs=32).to_dict()  # the same settings, another draw of pairs: another run
+    with pytest.raises(ValueError, match="written by another run"):
+        train(student, teacher, bitext.pairs[:16], config, checkpoint_dir=tmp_path, progress=False, spec=other)
+
+
+def test_the_transport_plans_take_the_newest_checkpoint_of_their_own_student_model(tmp_path):
+    def checkpoint(name: str, student: str | None, age: int):
+        folder = tmp_path / "checkpoints" / name
+        folder.mkdir(parents=True)
+        (folder / "last.pt").write_bytes(b"weights")
+        if student is not None:
+            (folder / SPEC_NAME).write_text(json.dumps(spec(student=student).to_dict()))
+        os.utime(folder / "last.pt", (age, age))
+        return folder / "last.pt"
+
+    minilm = checkpoint("main-en-ny-a", "all-MiniLM-L6-v2", 100)
+    e5 = checkpoint("main-en-ny-b", "multilingual-e5-small", 300)
+    legacy = checkpoint("main-en-ny-c", None, 200)  # written before checkpoints held their spec: any model
+    assert latest_checkpoint(tmp_path, "ny") == e5
+    assert latest_checkpoint(tmp_path, "ny", "all-MiniLM-L6-v2") == legacy
+    legacy.unlink()
+    assert latest_checkpoint(tmp_path, "ny", "all-MiniLM-L6-v2") == minilm
+    with pytest.raises(FileNotFoundError, match="en-es student from multilingual-e5-small"):
+        latest_checkpoint(tmp_path, "es", "multilingual-e5-small")
+
+
+def test_every_committed_record_is_named_by_the_specifications_it_holds():
+    import gzip
+    from pathlib import Path
+
+    records = sorted((Path(__file__).resolve().parent.parent / "figures" / "runs").glob("*.json.gz"))
+    assert len(records) >= 222
+    for path in records:
+        record = json.loads(gzip.decompress(path.read_bytes()))
+        run, evaluation = RunSpec(**record["spec"]), EvaluationSpec(**record["evaluation"])
+        assert path.name == f"{run.key()}-{evaluation.key()}.json.gz"
