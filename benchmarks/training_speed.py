@@ -37,7 +37,7 @@ from benchmarks.training_step import STEP_PARTS, step_parts
 from optical.batching import length_bucketed_batches, padding_share, shuffled_batches
 from optical.data import bible_splits, installed_languages, load_bible_bitext, sample_pairs
 from optical.encoders import DEFAULT_MAX_LENGTH, TokenEncoder
-from optical.studies import StudyRun, StudySettings, _shared, score_run
+from optical.study import StudyRun, StudySettings, score_run, study_data
 from optical.teacher_states import TeacherStateStore
 from optical.train import TrainConfig, pick_device, train, training_precision, uses_bf16
 
@@ -152,7 +152,7 @@ def study_runs(work_dir: Path, seeds: list[int], train_pairs: int, lengths: list
                 cache_teacher_states=cached,
                 train=TrainConfig(bucket_by_length=bucketed, amp=amp),
             )
-            _shared(settings, "ny")  # collection, document vectors and lexicon: shared by every run, not timed
+            study_data(settings, "ny")  # collection, document vectors and lexicon: shared by every run, not timed
             for seed in seeds if first else seeds[:1]:
                 run = StudyRun("ny", "ot", train_pairs, epochs=1, seed=seed)
                 start = time.perf_counter()

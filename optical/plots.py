@@ -92,7 +92,7 @@ def plot_seed_bars(
 ) -> Figure:
     """One panel per measure, one bar per label: mean over seeds with a standard-deviation whisker.
 
-    summary: rows of :func:`optical.studies.seed_summary` (label, query_set, scoring, measure, mean, std).
+    summary: rows of :func:`optical.study.seed_summary` (label, query_set, scoring, measure, mean, std).
     """
     rows = summary[(summary.query_set == query_set) & (summary.scoring == scoring)]
     fig, axes = plt.subplots(1, len(measures), figsize=(3.4 * len(measures), 3.6), squeeze=False)
@@ -154,7 +154,7 @@ def _legend_beside(ax: Axes) -> None:
 def plot_learning_curves(curves: pd.DataFrame, *, title: str = "") -> Figure:
     """Dev measure against training steps: a row per measure, a column per scoring, a line per label.
 
-    curves: rows of :func:`optical.studies.learning_curves` (label, seed, step, scoring, measure,
+    curves: rows of :func:`optical.study.learning_curves` (label, seed, step, scoring, measure,
     value, reference); several seeds are drawn as their mean with a band of ±1 standard deviation, and
     reference lines (untrained systems) dashed.
     """
@@ -189,7 +189,7 @@ def plot_learning_curves(curves: pd.DataFrame, *, title: str = "") -> Figure:
 def plot_drift(logs: pd.DataFrame, *, window: int = 20, title: str = "") -> Figure:
     """Per-step drift diagnostics, smoothed over ``window`` steps: pooled cosine and plan entropy, a line per label.
 
-    logs: rows of :func:`optical.studies.training_logs` (label, seed, step, loss, pooled_cosine, plan_entropy).
+    logs: rows of :func:`optical.study.training_logs` (label, seed, step, loss, pooled_cosine, plan_entropy).
     """
     columns = ["loss", "pooled_cosine", "plan_entropy"]
     fig, axes = plt.subplots(1, len(columns), figsize=(4.6 * len(columns) + LEGEND_WIDTH, 3.4), squeeze=False)

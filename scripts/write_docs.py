@@ -116,6 +116,11 @@ SUMMARY_COLUMNS = (
 PAIRS = ("en-ny", "en-es", "en-grc")  # the summary's rows, in this order
 
 
+def head(title: str, source: str, *intro: str) -> list[str]:
+    """The first lines of a generated document: its title, the note that says where it comes from, its intro."""
+    return [f"# {title}", "", GENERATED.format(source=source), "", *(line for text in intro for line in (text, ""))]
+
+
 def demoted(markdown: str, levels: int = 2) -> str:
     """``markdown`` with each heading ``levels`` deeper, so a table's own title sits under a section."""
     return "\n".join("#" * levels + line if line.startswith("#") else line for line in markdown.splitlines())
@@ -135,7 +140,7 @@ def unlisted_tables(figures: Path) -> list[Path]:
 
 def results_markdown(figures: Path) -> str:
     """``docs/results.md``: the tables of ``figures``, section by section, with the file each comes from."""
-    parts = ["# Results", "", GENERATED.format(source="the tables in figures/"), ""]
+    parts = head("Results", "the tables in figures/")
     for title, about, patterns in RESULT_SECTIONS:
         parts += [f"## {title}", "", about, ""]
         for table in section_tables(figures, patterns):
@@ -163,12 +168,8 @@ def answer_cells(notebook: Path, headings: tuple[str, ...]) -> list[str]:
 
 def research_markdown(executed: Path) -> str:
     """``docs/research.md``: each question's answer from its executed notebook."""
-    parts = ["# Research answers", "", GENERATED.format(source="the answer cells of figures/executed/"), ""]
-    parts += [
-        "Each question is answered once, in its notebook; the tables behind the answers are in "
-        "[results.md](results.md).",
-        "",
-    ]
+    intro = "Each question is answered once, in its notebook; its tables are in [results.md](results.md)."
+    parts = head("Research answers", "the answer cells of figures/executed/", intro)
     for question, notebook, headings in RESEARCH_ANSWERS:
         parts += [f"## {question}", "", f"From `figures/executed/{notebook}`.", ""]
         parts += [demoted(cell, 1) + "\n" for cell in answer_cells(executed / notebook, headings)]
@@ -177,12 +178,11 @@ def research_markdown(executed: Path) -> str:
 
 def performance_markdown(results: Path) -> str:
     """``docs/performance.md``: every benchmark result, with the machine and date it names."""
-    parts = ["# Performance", "", GENERATED.format(source="benchmarks/results/"), ""]
-    parts += [
+    intro = (
         "Each benchmark measures its comparison side by side in one run (`make benchmarks`); each result names "
-        "its machine. Ratios are the headline: absolute times on shared machines drift.",
-        "",
-    ]
+        "its machine. Ratios are the headline: absolute times on shared machines drift."
+    )
+    parts = head("Performance", "benchmarks/results/", intro)
     for result in sorted(results.rglob("*.md")):
         parts += [
             f"`benchmarks/results/{result.relative_to(results)}`:",

@@ -7,9 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import optical.studies as studies
+import optical.study as studies
+import optical.study.runner as runner
+import optical.study.training as training
 from optical.results import RESULT_COLUMNS
-from optical.studies import (
+from optical.study import (
     StudyRun,
     StudySettings,
     mean_std_table,
@@ -57,15 +59,15 @@ def test_runs_are_scored_cached_and_tabulated(settings, monkeypatch):
         index="label", columns="scoring", values="value"
     )
     assert (clean_map.dense != clean_map.maxsim).any()  # two scorings, not one copied
-    lexicon = studies._shared(settings, "ny").lexicon
+    lexicon = studies.study_data(settings, "ny").lexicon
     assert lexicon.get("mulungu") == "god" and len(lexicon) > 100  # eflomal finds the obvious translation
-    own = studies.run_lexicon(runs[1], settings, studies._shared(settings, "ny"))  # from the run's 200 pairs only
+    own = studies.run_lexicon(runs[1], settings, studies.study_data(settings, "ny"))  # from the run's 200 pairs only
     assert 0 < len(own) < len(lexicon) and (Path(settings.work_dir) / "lexicons/en-ny-200-seed0.json").exists()
 
     def no_training(*args, **kwargs):
         raise AssertionError("a cached run trained again")
 
-    monkeypatch.setattr(studies, "train", no_training)
+    monkeypatch.setattr(training, "train", no_training)
     pd.testing.assert_frame_equal(run_study(runs, settings, progress=False), scores)
     assert not any(
         (settings.checkpoint_dir(run) / "last.pt").exists() for run in runs
@@ -110,7 +112,7 @@ def test_scores_kept_as_records_are_read_on_another_machine_without_training(set
         raise AssertionError("a recorded run was computed again")
 
     other_machine = replace(recorded, work_dir=str(tmp_path / "empty-cache"))  # a fresh clone: records, no cache
-    monkeypatch.setattr(studies, "_shared", nothing_computed)
+    monkeypatch.setattr(runner, "study_data", nothing_computed)
     assert studies.score_run(run, other_machine, progress=False) == cached
     studies.fill_cache([run], other_machine, workers=2)  # nothing missing: no worker starts
     assert not (tmp_path / "empty-cache" / "studies").exists()
@@ -123,7 +125,7 @@ def test_lexicons_are_kept_beside_the_records_for_another_machine(settings, monk
     from optical import codeswitch
 
     run = StudyRun(objective="dictionary-translate", train_pairs=200, epochs=0)
-    shared = studies._shared(settings, "ny")
+    shared = studies.study_data(settings, "ny")
     cached = studies.run_lexicon(run, settings, shared)  # no records_dir: in work_dir/lexicons only
     recorded = replace(settings, records_dir=str(tmp_path / "runs"))
     assert studies.run_lexicon(run, recorded, shared) == cached  # copied beside the records, not induced again
@@ -172,7 +174,7 @@ def test_a_learning_curve_scores_the_dev_books_every_k_steps_and_keeps_the_best_
     from dataclasses import replace
 
     from optical.plots import plot_drift, plot_learning_curves
-    from optical.studies import curve_summary, learning_curves, training_logs
+    from optical.study import curve_summary, learning_curves, training_logs
 
     curved = replace(settings, split="dev", curve_every=2, curve_queries=8)
     runs = [
@@ -213,14 +215,14 @@ def test_patience_stops_a_curve_once_dev_map_stops_rising(settings, monkeypatch)
     def falling(qrels, run, measures, **kwargs):
         return {"MAP": next(maps), "R@10": 0.0}
 
-    monkeypatch.setattr(studies, "evaluate", falling)
+    monkeypatch.setattr(training, "evaluate", falling)
     curved = replace(settings, split="dev", curve_every=1, curve_queries=8, patience=2, scorings=("dense",))
-    run, shared = StudyRun(objective="ot", train_pairs=80, seed=3), studies._shared(curved, "ny")
-    log = studies._train_student(run, curved, shared, False)[1]
+    run, shared = StudyRun(objective="ot", train_pairs=80, seed=3), studies.study_data(curved, "ny")
+    log = training.train_student(run, curved, shared, False)[1]
     assert [point["step"] for point in log["curve"]] == [0, 1, 2]  # stopped 2 steps after the best (step 0)
     assert log["best_step"] == 0 and log["scored_step"] == 0 and len(log["loss"]) == 2
     try:  # killed before its scores were cached: the rerun resumes stopped, and trains and scores no step again
-        again = studies._train_student(run, curved, shared, False)[1]
+        again = training.train_student(run, curved, shared, False)[1]
     finally:
         shutil.rmtree(curved.checkpoint_dir(run))
     assert again["curve"] == log["curve"] and len(again["loss"]) == 2
@@ -232,9 +234,9 @@ def test_a_killed_curve_run_resumes_its_curve_and_loses_no_point(settings, monke
     curved = replace(
         settings, curve_every=1, curve_queries=8, scorings=("dense",), train=replace(settings.train, checkpoint_every=2)
     )
-    run, shared = StudyRun(objective="ot", train_pairs=40, seed=5), studies._shared(settings, "ny")  # 5 steps
+    run, shared = StudyRun(objective="ot", train_pairs=40, seed=5), studies.study_data(settings, "ny")  # 5 steps
     folder = curved.checkpoint_dir(run)
-    whole = studies._train_student(run, curved, shared, False)[1]
+    whole = training.train_student(run, curved, shared, False)[1]
     shutil.rmtree(folder)
     evaluated, kill_at, call = [], [4], studies.LearningCurve.__call__
 
@@ -249,11 +251,11 @@ def test_a_killed_curve_run_resumes_its_curve_and_loses_no_point(settings, monke
 
     monkeypatch.setattr(studies.LearningCurve, "__call__", killed)
     with pytest.raises(Killed):
-        studies._train_student(run, curved, shared, False)
+        training.train_student(run, curved, shared, False)
     evaluated.clear()
     kill_at.clear()  # the rerun is not killed
     try:
-        resumed = studies._train_student(run, curved, shared, False)[1]
+        resumed = training.train_student(run, curved, shared, False)[1]
     finally:
         shutil.rmtree(folder)
     assert evaluated == [3, 4, 5]  # steps 1-2 come from the checkpoint; step 0 is not scored again
@@ -263,7 +265,7 @@ def test_a_killed_curve_run_resumes_its_curve_and_loses_no_point(settings, monke
 
 
 def test_grid_gives_dictionary_translate_the_students_sizes_and_seeds():
-    from optical.studies import grid
+    from optical.study import grid
 
     runs = grid(["ny"], ["zero-shot", "dictionary-translate", "ot"], [0, 1], [125, 500], epochs=2)
     by_objective = {
@@ -276,7 +278,7 @@ def test_grid_gives_dictionary_translate_the_students_sizes_and_seeds():
 
 
 def test_grid_trains_each_recipe_of_an_objective():
-    from optical.studies import grid
+    from optical.study import grid
 
     runs = grid(["ny"], ["ot", "kl"], [0, 1], [64], recipes={"ot": [{}, {"contrastive_weight": 0.1}]})
     assert [(r.label, r.seed) for r in runs] == [
@@ -290,7 +292,7 @@ def test_grid_trains_each_recipe_of_an_objective():
 
 
 def test_the_final_tables_use_only_recipes_searched_on_the_dev_books():
-    from optical.studies import FINAL_RECIPES, RECIPE_GRIDS
+    from optical.study import FINAL_RECIPES, RECIPE_GRIDS
 
     for objective, recipes in FINAL_RECIPES.items():
         assert recipes[0] == {}  # the objective as published comes first
@@ -302,7 +304,7 @@ def test_best_system_fuses_students_of_the_final_tables_only():
 
     import papermill
 
-    from optical.studies import FINAL_RECIPES
+    from optical.study import FINAL_RECIPES
 
     notebook = Path(__file__).resolve().parent.parent / "notebooks" / "best_system.ipynb"
     student_recipes = ast.literal_eval(papermill.inspect_notebook(notebook)["STUDENT_RECIPES"]["default"])
@@ -364,7 +366,7 @@ def test_max_cut_share_raises_max_length_only_for_a_language_whose_verses_need_i
 def test_workers_fill_the_cache_and_runs_are_scored_at_their_best_and_last_step(settings, monkeypatch):
     from dataclasses import replace
 
-    from optical.studies import fill_cache, run_overview
+    from optical.study import fill_cache, run_overview
     from optical.train import cpu_uses_bf16
 
     curved = replace(settings, curve_every=1, curve_queries=8, score_last=True)
@@ -379,7 +381,7 @@ def test_workers_fill_the_cache_and_runs_are_scored_at_their_best_and_last_step(
     def no_training(*args, **kwargs):
         raise AssertionError("a run the workers cached trained again")
 
-    monkeypatch.setattr(studies, "train", no_training)
+    monkeypatch.setattr(training, "train", no_training)
     scores = run_study(runs, curved, progress=False)
     at_last = scores[scores.query_set == "clean@last"]
     assert set(at_last.label) == {"ot", "kl", "zero-shot"} and set(at_last.scoring) == {"dense", "maxsim"}
@@ -420,7 +422,7 @@ def test_a_study_checkpoint_is_trained_once_and_a_killed_one_resumes(settings, m
         def no_training(*args, **kwargs):
             raise AssertionError("a finished student trained again")
 
-        monkeypatch.setattr(studies, "train", no_training)
+        monkeypatch.setattr(training, "train", no_training)
         assert studies.study_checkpoint(run, settings, progress=False) == path
         with pytest.raises(ValueError, match="trains no student"):
             studies.study_checkpoint(StudyRun(objective="zero-shot"), settings)

@@ -1,0 +1,73 @@
+"""The research-question harness: one trained student per run, scored every way the questions need.
+
+A :class:`StudyRun` names what is trained (language, objective, bitext size, epochs, seed,
+code-switched augmentation, masked-LM pre-training); :func:`score_run` trains it under
+:class:`StudySettings` (same data, splits and budget for every objective) and scores it on
+
+- CLIR: the embedded collection's foreign queries against English passages, per query, with every
+  scoring of ``settings.scorings`` (pooled vectors and MaxSim over token vectors);
+- code-switched queries: the same queries with a share of their words switched to English (dense);
+- bitext retrieval: each held-out foreign sentence must find its English translation among all.
+
+Scores are kept by the run and the settings, as a gzipped JSON record under ``records_dir`` (the
+notebooks keep them in ``figures/runs/``, committed, so another machine continues a study where the
+last one stopped) or else cached under ``work_dir/studies``, so a notebook that is rerun or
+interrupted only trains what is missing.
+
+Modules: ``settings`` (runs, settings, recipes, grids), ``data`` (what a language's runs share), ``records``
+(kept scores), ``training`` (a study's student, its learning curve), ``runner`` (scoring runs, their long
+tables, significance), ``tables`` (summaries and results rows).
+"""
+
+from optical.study.data import StudyData, run_lexicon, study_data
+from optical.study.runner import (
+    fill_cache,
+    kl_targets,
+    learning_curves,
+    run_overview,
+    run_study,
+    score_run,
+    significance,
+    training_logs,
+)
+from optical.study.settings import (
+    CLEAN_QUERIES_ONLY,
+    FINAL_RECIPES,
+    NO_BITEXT,
+    RECIPE_GRIDS,
+    UNTRAINED,
+    StudyRun,
+    StudySettings,
+    grid,
+)
+from optical.study.tables import by_switch_rate, curve_summary, mean_std_table, seed_summary, to_results_rows
+from optical.study.training import LearningCurve, study_checkpoint
+
+__all__ = [
+    "CLEAN_QUERIES_ONLY",
+    "FINAL_RECIPES",
+    "NO_BITEXT",
+    "RECIPE_GRIDS",
+    "UNTRAINED",
+    "LearningCurve",
+    "StudyData",
+    "StudyRun",
+    "StudySettings",
+    "by_switch_rate",
+    "curve_summary",
+    "fill_cache",
+    "grid",
+    "kl_targets",
+    "learning_curves",
+    "mean_std_table",
+    "run_lexicon",
+    "run_overview",
+    "run_study",
+    "score_run",
+    "seed_summary",
+    "significance",
+    "study_checkpoint",
+    "study_data",
+    "to_results_rows",
+    "training_logs",
+]

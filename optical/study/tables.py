@@ -1,0 +1,96 @@
+"""Tables of scored runs: per-seed summaries, paired significance, results rows, mean ± std tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from optical.study.settings import NO_BITEXT, UNTRAINED
+
+
+def mean_of(values: dict[str, float]) -> float:
+    """The mean of per-query values."""
+    return float(np.mean(list(values.values())))
+
+
+def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per label and scoring: the step where mean dev MAP peaks, MAP and R@10 there, and MAP at the last point.
+
+    curves: rows of :func:`learning_curves` (reference lines left out); MAP and R@10 are means over seeds
+    at each step.
+    """
+    curves = curves[~curves.reference] if "reference" in curves else curves
+    means = curves.pivot_table(index=["label", "scoring", "step"], columns="measure", values="value", sort=False)
+    rows = []
+    for (label, scoring), part in means.groupby(level=["label", "scoring"], sort=False):
+        part = part.droplevel(["label", "scoring"]).sort_index()
+        peak = part["MAP"].idxmax()
+        rows.append(
+            {
+                "label": label,
+                "scoring": scoring,
+                "peak step": peak,
+                "MAP at peak": part.loc[peak, "MAP"],
+                "R@10 at peak": part.loc[peak, "R@10"],
+                "last step": part.index[-1],
+                "MAP at last": part["MAP"].iloc[-1],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def seed_summary(scores: pd.DataFrame, by: tuple[str, ...] = ("language", "label", "train_pairs")) -> pd.DataFrame:
+    """Mean, standard deviation (ddof 1) and number of seeds of every measure and query set."""
+    keys = [*by, "query_set", "scoring", "measure"]
+    return scores.groupby(keys, sort=False)["value"].agg(mean="mean", std="std", seeds="count").reset_index()
+
+
+def to_results_rows(scores: pd.DataFrame, study: str, split: str) -> pd.DataFrame:
+    """The study's rows in ``results.csv`` form: the label as objective, the query set in the measure name."""
+    measure = scores.measure.where(scores.query_set == "clean", scores.query_set + ":" + scores.measure)
+    return pd.DataFrame(
+        {
+            "study": study,
+            "language": "en-" + scores.language,
+            "objective": scores.label,
+            "train_pairs": scores.train_pairs.where(~scores.objective.isin(NO_BITEXT), 0),
+            "epochs": scores.epochs.where(~scores.objective.isin(UNTRAINED), 0),
+            "seed": scores.seed,
+            "split": split,
+            "scoring": scores.scoring,
+            "measure": measure,
+            "value": scores.value,
+        }
+    )
+
+
+def mean_std_table(
+    summary: pd.DataFrame,
+    measures: tuple[str, ...],
+    *,
+    query_set: str = "clean",
+    scoring: str = "dense",
+    index: str | list[str] = "label",
+) -> pd.DataFrame:
+    """``index`` x measure cells written ``mean ± std (n)`` for the notebooks' tables, under one scoring.
+
+    index: one column or several (e.g. ``["label", "train_pairs"]``); rows keep the summary's order.
+    """
+    rows = summary[(summary.query_set == query_set) & (summary.scoring == scoring) & summary.measure.isin(measures)]
+    cells = rows.assign(
+        cell=[
+            f"{m:.4f} ± {s:.4f} ({n})" if n > 1 else f"{m:.4f} (1)"
+            for m, s, n in zip(rows["mean"], rows["std"], rows.seeds, strict=True)
+        ]
+    )
+    order = rows[index].drop_duplicates()
+    order = pd.MultiIndex.from_frame(order) if isinstance(index, list) else order
+    return cells.pivot(index=index, columns="measure", values="cell").loc[order, list(measures)]
+
+
+def by_switch_rate(summary: pd.DataFrame) -> pd.DataFrame:
+    """The dense CLIR rows of a summary with a ``rate`` column: 0 for the clean queries, r for ``switch=r``."""
+    rows = summary[(summary.query_set == "clean") | summary.query_set.str.startswith("switch=")]
+    rows = rows[rows.scoring == "dense"]
+    rate = rows.query_set.str.removeprefix("switch=").replace("clean", "0").astype(float)
+    return rows.assign(rate=rate, query_set="clean")
