@@ -201,7 +201,10 @@ def test_research_question_notebooks(tmp_path, work_dir):
         **curves,
         **tiny,
     )
-    execute("rq3_alignment_recall.ipynb", tmp_path, TRAIN_PAIRS=16, **curves, **tiny)
+    rq1_objectives = ["ot", "kl", "zero-shot", "dictionary-translate", "contrastive"]
+    execute("rq3_alignment_recall.ipynb", tmp_path, TRAIN_PAIRS=16, OBJECTIVES=rq1_objectives, **curves, **tiny)
+    rq3 = (figures / "rq3-alignment-recall_en-ny.md").read_text()
+    assert "| kl[kl_temperature=0.05]" in rq3 and "| dictionary-translate" in rq3  # every objective, KL too
     execute(
         "rq4_code_switched_queries.ipynb", tmp_path, TRAIN_PAIRS=16, OBJECTIVES=["ot", "zero-shot"], **curves, **tiny
     )
