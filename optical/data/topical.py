@@ -1,0 +1,160 @@
+"""CLIR collections that measure retrieval rather than finding a verse's own translation.
+
+Both search English documents in another translation than the one the students train on, the World English Bible
+(Debian ``sword-text-web``), one document per verse of the held-out books:
+
+- **paraphrase**: a query is a foreign verse; its own verse in the WEB is relevant (grade 2), and so is each other
+  held-out verse whose WEB text shares at least ``near_duplicate`` of its words (grade 1: the Gospels' parallel
+  accounts, which the verse collection judged non-relevant);
+- **topical**: relevant are the other verses that Nave's Topical Bible lists under a topic or subtopic with the
+  query verse, over units of ``min_verses`` to ``max_verses`` held-out verses (a unit of one verse relates nothing;
+  one of hundreds is a book's theme, not a topic); the query verses themselves are left out of the documents.
+  A unit whose topic's name occurs in most of its verses (people, places) is a ``name`` unit, else a ``subject``
+  unit; each query is of the kind of its units (``mixed`` when both), so the two can be reported apart.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from optical.data.bitext import BitextPair
+from optical.data.collection import CLIRCollection
+from optical.data.naves import TopicUnit
+from optical.metrics import evaluate
+
+_WORD = re.compile(r"[a-z']+")
+
+
+def words(text: str) -> set[str]:
+    """The lower-cased words of ``text``."""
+    return set(_WORD.findall(text.lower()))
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+def _drawn(pairs: list[BitextPair], num_queries: int | None, seed: int) -> list[BitextPair]:
+    chosen = list(pairs)
+    random.Random(seed).shuffle(chosen)
+    return chosen if num_queries is None else chosen[:num_queries]
+
+
+def paraphrase_collection(
+    pairs: list[BitextPair],
+    web: dict[str, str],
+    *,
+    name: str,
+    num_queries: int | None = 500,
+    near_duplicate: float = 0.5,
+    seed: int = 0,
+) -> CLIRCollection:
+    """Foreign verse queries against the WEB verses of ``pairs``' books: own verse grade 2, near-duplicates 1."""
+    documents = {pair.pair_id: web[pair.pair_id] for pair in pairs if pair.pair_id in web}
+    vocabulary = {docid: words(text) for docid, text in documents.items()}
+    chosen = _drawn([pair for pair in pairs if pair.pair_id in documents], num_queries, seed)
+    qrels = {}
+    for pair in chosen:
+        own = vocabulary[pair.pair_id]
+        near = {docid: 1 for docid, other in vocabulary.items() if jaccard(own, other) >= near_duplicate}
+        qrels[pair.pair_id] = {**near, pair.pair_id: 2}
+    return CLIRCollection(name, {pair.pair_id: pair.foreign for pair in chosen}, documents, qrels)
+
+
+@dataclass(frozen=True)
+class TopicalCollection:
+    """A topical collection and what each query is about: its units' kinds (name | subject | mixed)."""
+
+    collection: CLIRCollection
+    kind: dict[str, str]
+
+
+def unit_kind(unit: TopicUnit, web: dict[str, str]) -> str:
+    """``name`` when the topic's first word occurs in at least half of the unit's WEB verses, else ``subject``."""
+    topic = words(unit.topic.split(",")[0].split()[0])
+    hits = sum(bool(topic & words(web.get(verse, ""))) for verse in unit.verses)
+    return "name" if topic and 2 * hits >= len(unit.verses) else "subject"
+
+
+def topical_collection(
+    pairs: list[BitextPair],
+    units: list[TopicUnit],
+    web: dict[str, str],
+    *,
+    name: str,
+    min_verses: int = 2,
+    max_verses: int = 30,
+    num_queries: int | None = 500,
+    seed: int = 0,
+) -> TopicalCollection:
+    """Foreign verse queries; relevant: the other held-out verses of the query's bounded Nave units (grade 1)."""
+    held_out = {pair.pair_id for pair in pairs if pair.pair_id in web}
+    bounded = []
+    for unit in units:
+        verses = tuple(verse for verse in unit.verses if verse in held_out)
+        if min_verses <= len(verses) <= max_verses:
+            bounded.append(TopicUnit(unit.topic, unit.subtopic, verses))
+    units_of: dict[str, list[TopicUnit]] = defaultdict(list)
+    for unit in bounded:
+        for verse in unit.verses:
+            units_of[verse].append(unit)
+    chosen = _drawn([pair for pair in pairs if pair.pair_id in units_of], num_queries, seed)
+    queries = {pair.pair_id: pair.foreign for pair in chosen}
+    documents = {verse: web[verse] for verse in sorted(held_out - set(queries))}
+    qrels, kind = {}, {}
+    for qid in queries:
+        related = {verse for unit in units_of[qid] for verse in unit.verses} & documents.keys()
+        if related:  # every other verse of its units may be a query too, and so not a document
+            qrels[qid] = dict.fromkeys(sorted(related), 1)
+            kinds = {unit_kind(unit, web) for unit in units_of[qid]}
+            kind[qid] = kinds.pop() if len(kinds) == 1 else "mixed"
+    queries = {qid: text for qid, text in queries.items() if qid in qrels}
+    return TopicalCollection(CLIRCollection(name, queries, documents, qrels), kind)
+
+
+def random_ranking_scores(collection: CLIRCollection, *, rankings: int = 5, depth: int = 1000) -> dict[str, float]:
+    """Mean figures of merit of ``rankings`` uniformly random rankings of the documents (seeds 0, 1, ...)."""
+    documents = list(collection.documents)
+    totals: dict[str, float] = defaultdict(float)
+    for seed in range(rankings):
+        generator = random.Random(seed)
+        run = {}
+        for qid in collection.queries:
+            drawn = generator.sample(documents, min(depth, len(documents)))
+            run[qid] = {docid: float(-rank) for rank, docid in enumerate(drawn)}
+        for measure, value in evaluate(collection.qrels, run, ("MAP", "nDCG@10", "P@5", "R@100")).items():
+            totals[measure] += value / rankings
+    return dict(totals)
+
+
+def collection_statistics(collection: CLIRCollection) -> dict[str, float]:
+    """Queries, documents, judged relevant per query (mean, min, max) and the random ranking's MAP."""
+    judged = [sum(rel >= 1 for rel in judgements.values()) for judgements in collection.qrels.values()]
+    return {
+        "queries": len(collection.queries),
+        "documents": len(collection.documents),
+        "relevant per query": sum(judged) / len(judged) if judged else 0.0,
+        "relevant min": min(judged, default=0),
+        "relevant max": max(judged, default=0),
+        "random MAP": random_ranking_scores(collection)["MAP"],
+    }
+
+
+def bible_collections(language: str, split: str, *, num_queries: int | None = 500, seed: int = 0):
+    """The paraphrase and the topical collection of a packaged pair's ``split`` books (WEB documents), by name."""
+    from optical.data.bible import WEB_MODULE, bible_splits, load_bible_bitext, read_sword_module
+    from optical.data.naves import read_zld, topic_units
+
+    pairs = load_bible_bitext(language).select(bible_splits(language)[split])
+    web = read_sword_module(*WEB_MODULE)
+    paraphrase = paraphrase_collection(
+        pairs, web, name=f"paraphrase-en-{language}-{split}", num_queries=num_queries, seed=seed
+    )
+    units = topic_units(read_zld())
+    topical = topical_collection(
+        pairs, units, web, name=f"topical-en-{language}-{split}", num_queries=num_queries, seed=seed
+    )
+    return paraphrase, topical
