@@ -132,15 +132,6 @@ class TrainConfig:
         return {k: v for k, v in self.flat().items() if k not in ignore and (k not in defaults or v != defaults[k])}
 
 
-def non_default(instance, ignore: tuple[str, ...] = ()) -> dict:
-    """The fields of a dataclass ``instance`` whose values differ from the class defaults, less ``ignore``.
-
-    Keys built from these stay the same when a setting is added later with the old behaviour as default.
-    """
-    defaults = asdict(type(instance)())
-    return {k: v for k, v in asdict(instance).items() if k not in ignore and v != defaults[k]}
-
-
 @dataclass
 class TrainResult:
     """What a run did: per-step losses, steps taken, seconds spent (a resumed run's include those before)."""
@@ -339,14 +330,17 @@ def train(
     rank, world = rank_and_world()
     if 0 < len(pairs) % config.batch_size < world or config.batch_size < world:
         raise ValueError(f"every batch needs at least one pair per process ({world}); change the pairs or batch size")
-    objective = OBJECTIVES[config.objective]
-    loss_fn = objective.bind(config.settings())
+    objective, settings = OBJECTIVES[config.objective], config.settings()
+    loss_fn = objective.bind(settings)
     device = pick_device(config.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", torch.cuda.current_device())  # the GPU init_from_environment chose
     use_amp = uses_bf16(config, device)
     checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir else None
     state = _read_checkpoint(checkpoint, config, spec, world, device) if checkpoint and checkpoint.exists() else None
+    if checkpoint is not None and spec is not None and rank == 0:  # readable without loading the weights
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(checkpoint.with_name(SPEC_NAME), lambda file: file.write_text(json.dumps(spec)))
     if config.extend_vocabulary and not student.added_pieces:  # before the optimiser: it resizes the embeddings
         foreign = [pair.foreign for pair in pairs]
         pieces = state["added_pieces"] if state else learn_pieces(student.tokenizer, foreign, config.extend_vocabulary)
@@ -379,7 +373,7 @@ def train(
         states = store.states([pair.english for pair in pairs], progress=show)
     batch_inputs = None
     if objective.prepare is not None:
-        batch_inputs = objective.prepare(config.settings(), teacher, [pair.english for pair in pairs], teacher_cache)
+        batch_inputs = objective.prepare(settings, teacher, [pair.english for pair in pairs], teacher_cache)
     result.teacher_seconds = time.perf_counter() - clock
     batches = _epoch_batches(student, pairs, config)
     if state is not None:
@@ -403,8 +397,6 @@ def train(
         rng_states = gather(torch.get_rng_state())  # every rank takes part; rank 0 writes
         if rank == 0:
             checkpoint.parent.mkdir(parents=True, exist_ok=True)
-            if spec is not None:  # readable without loading the weights (e.g. which model a checkpoint trained)
-                write_atomically(checkpoint.with_name(SPEC_NAME), lambda file: file.write_text(json.dumps(spec)))
             state = {
                 "student": student.state_dict(),
                 "optimizer": optimizer.state_dict(),

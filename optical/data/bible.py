@@ -99,8 +99,12 @@ def sword_book_name(name: str) -> str:
     return "Revelation" if name == "Revelation of John" else name
 
 
+def _module_installed(module: str) -> bool:
+    return (SWORD_DIR / "mods.d" / f"{module}.conf").is_file()
+
+
 def _sword_installed(language: str) -> bool:
-    return (SWORD_DIR / "mods.d" / f"{_SWORD_MODULES[language][0]}.conf").is_file()
+    return _module_installed(_SWORD_MODULES[language][0])
 
 
 def _read_sword(language: str) -> dict[str, str]:
@@ -110,7 +114,7 @@ def _read_sword(language: str) -> dict[str, str]:
 @cache
 def read_sword_module(module: str, debian_package: str) -> dict[str, str]:
     """Every verse of the SWORD Bible ``module`` (installed by ``debian_package``), verse id -> text."""
-    if not (SWORD_DIR / "mods.d" / f"{module}.conf").is_file():
+    if not _module_installed(module):
         raise FileNotFoundError(
             f"the SWORD module {module} is not installed under {SWORD_DIR}: "
             f"sudo apt-get install {debian_package} (or run `make install` as root)"

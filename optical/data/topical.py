@@ -101,6 +101,7 @@ def topical_collection(
     for unit in bounded:
         for verse in unit.verses:
             units_of[verse].append(unit)
+    kind_of = {unit: unit_kind(unit, web) for unit in bounded}
     chosen = _drawn([pair for pair in pairs if pair.pair_id in units_of], num_queries, seed)
     queries = {pair.pair_id: pair.foreign for pair in chosen}
     documents = {verse: web[verse] for verse in sorted(held_out - set(queries))}
@@ -109,7 +110,7 @@ def topical_collection(
         related = {verse for unit in units_of[qid] for verse in unit.verses} & documents.keys()
         if related:  # every other verse of its units may be a query too, and so not a document
             qrels[qid] = dict.fromkeys(sorted(related), 1)
-            kinds = {unit_kind(unit, web) for unit in units_of[qid]}
+            kinds = {kind_of[unit] for unit in units_of[qid]}
             kind[qid] = kinds.pop() if len(kinds) == 1 else "mixed"
     queries = {qid: text for qid, text in queries.items() if qid in qrels}
     return TopicalCollection(CLIRCollection(name, queries, documents, qrels), kind)
