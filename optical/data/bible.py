@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from pathlib import Path
 
 from optical.data.bitext import Bitext, align_units, verse_id
@@ -124,6 +124,9 @@ def read_sword_module(module: str, debian_package: str) -> dict[str, str]:
     modules = SwordModules(str(SWORD_DIR))
     modules.parse_modules()
     bible = modules.get_bible_from_module(module)
+    # pysword decompresses a verse's whole block for every verse (70 s for the WEB); verses are read in order, so
+    # remembering the last blocks makes it one decompression a block (about 2 s)
+    bible._decompressed_text = lru_cache(maxsize=4)(bible._decompressed_text)
     structure = bible.get_structure().get_books()
     texts = {}
     for book in structure["ot"] + structure["nt"]:
