@@ -129,6 +129,8 @@ class TokenEncoder(nn.Module):
         """
         from tokenizers.models import WordPiece
 
+        if not pieces:  # nothing to add, whatever the tokenizer: every checkpoint's pieces are loaded this way
+            return
         require_wordpiece(self.tokenizer)
         vocabulary = self.tokenizer.get_vocab()
         new = list(dict.fromkeys(piece for piece in pieces if piece not in vocabulary))

@@ -182,3 +182,15 @@ def test_a_unigram_vocabulary_is_not_extended_with_wordpiece_pieces(e5):
     with pytest.raises(ValueError, match="train without extend_vocabulary"):
         e5.add_pieces(["mulungu"])
     assert e5.added_pieces == [] and len(e5.tokenizer) == 250_002
+
+
+def test_a_checkpoint_without_added_pieces_loads_into_an_e5_student(e5, tmp_path):
+    """Every checkpoint's pieces go through add_pieces: none must not meet the WordPiece check (a bug that kept the
+    transport plans from loading the e5 main job's student)."""
+    from optical.train import TrainConfig, load_student_weights
+
+    checkpoint = tmp_path / "last.pt"
+    state = {"student": e5.state_dict(), "added_pieces": [], "config": TrainConfig(word_embeddings="trim").flat()}
+    torch.save(state, checkpoint)
+    loaded = load_student_weights(e5, checkpoint)
+    assert loaded.added_pieces == [] and loaded.trained_by["word_embeddings"] == "trim"
