@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = run_main(config)
     if rank != 0:
         return
-    table = rows.pivot(index="objective", columns="measure", values="value")
+    table = rows.pivot(index=["split", "objective"], columns="measure", values="value")
     print(table.round(4).to_string())
     print(f"main job done in {time.perf_counter() - start:.0f} s; results recorded in {config.out_dir}/results.csv")
 

@@ -14,14 +14,15 @@ import pandas as pd
 import torch
 
 from optical.alignment import soft_alignment
+from optical.benchmark import BIBLE_COLLECTIONS, Benchmark, bible_benchmarks
 from optical.data import (
     CLIRCollection,
-    bible_clir_collection,
     bible_splits,
     load_bible_bitext,
     read_bitext,
     sample_pairs,
 )
+from optical.data.topical import collection_statistics
 from optical.data.trec_collection import load_collection_dir, load_ir_dataset
 from optical.distributed import is_main_process
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
@@ -47,6 +48,7 @@ class MainConfig:
     train_pairs: int = 6000  # training-book verse pairs drawn (seeded; Greek has 4,168)
     train_bitext: str = ""  # a two-column TSV (English, foreign) to train on instead; "" for the Bible
     collection: str = ""  # "" for the Bible; a folder with documents*, topics*|queries*, qrels*; or irds:<id>
+    bible_collections: str = ",".join(BIBLE_COLLECTIONS)  # searched in the Bible's held-out books (docs/guide.md)
     query_field: str = "title"  # of TREC topics: title | description | title+description
     split: str = "test"  # books: dev (Gospels; grc: John) to choose settings, test (Acts-Revelation; grc: Matthew-Luke)
     num_queries: int = 500  # foreign verses used as queries (a fixed draw, independent of the seed)
@@ -81,10 +83,29 @@ def evaluate_encoder(
     return means, per_query, run
 
 
+def evaluate_on(
+    encoder: TokenEncoder, name: str, benchmarks: list[Benchmark], searches: dict[str, DocumentSearch], runs_dir: Path
+) -> dict[str, dict[str, float]]:
+    """Each benchmark's queries encoded by ``encoder`` against its documents; the runs written as
+    ``<collection>.<name>.trec`` under ``runs_dir``. Returns {label: {measure: mean}} (:meth:`Benchmark.scores`)."""
+    scores = {}
+    for benchmark in benchmarks:
+        run = searches[benchmark.label].search(encoder, benchmark.collection.queries)
+        write_run(run, runs_dir / f"{benchmark.collection.name}.{name}.trec", tag=name)
+        scores |= benchmark.scores(run)
+    return scores
+
+
 def _rows(
-    config: MainConfig, objective: str, train_pairs: int, epochs: int, means: dict[str, float], scoring: str = ""
+    config: MainConfig,
+    objective: str,
+    train_pairs: int,
+    epochs: int,
+    scores: dict[str, dict[str, float]],
+    scoring: str = "",
 ) -> pd.DataFrame:
-    """Result rows of one system; ``scoring`` defaults to the search setting's."""
+    """Result rows of one system, ``scores`` {label (the split column): {measure: value}}; ``scoring`` defaults
+    to the search setting's."""
     return pd.DataFrame(
         [
             {
@@ -94,14 +115,34 @@ def _rows(
                 "train_pairs": train_pairs,
                 "epochs": epochs,
                 "seed": config.train.seed,
-                "split": config.evaluated_on,
+                "split": label,
                 "scoring": scoring or config.search.scoring,
                 "measure": measure,
                 "value": value,
             }
+            for label, means in scores.items()
             for measure, value in means.items()
         ]
     )
+
+
+def _benchmarks(config: MainConfig) -> list[Benchmark]:
+    """The user's collection, or the Bible's held-out collections the config names (TREC files in work_dir)."""
+    if config.collection:
+        return [Benchmark(config.evaluated_on, _user_collection(config.collection, config.query_field))]
+    names = tuple(name.strip() for name in config.bible_collections.split(",") if name.strip())
+    benchmarks = bible_benchmarks(
+        config.language,
+        config.split,
+        names,
+        num_queries=config.num_queries,
+        verses_per_passage=config.verses_per_passage,
+    )
+    if not benchmarks:
+        raise ValueError(f"no collection to evaluate on: bible_collections={config.bible_collections!r}")
+    for benchmark in benchmarks:  # TREC files for other tools
+        benchmark.collection.write(Path(config.work_dir) / "collections" / benchmark.collection.name)
+    return benchmarks
 
 
 def _user_collection(location: str, query_field: str) -> CLIRCollection:
@@ -152,18 +193,9 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     splits = bible_splits(config.language)
     pool = training.pairs if training is not None else bible.select(splits["train"])
     train_pairs = sample_pairs(pool, config.train_pairs, config.train.seed)
-    if config.collection:
-        collection = _user_collection(config.collection, config.query_field)
-        example_pool = pool
-    else:
-        example_pool = bible.select(splits[config.split])
-        collection = bible_clir_collection(
-            example_pool,
-            name=f"bible-{pair_name}-{config.split}",
-            num_queries=config.num_queries,
-            verses_per_passage=config.verses_per_passage,
-        )
-        collection.write(work_dir / "collections" / collection.name)  # TREC files for other tools
+    example_pool = pool if config.collection else bible.select(splits[config.split])
+    benchmarks = _benchmarks(config)
+    collection = benchmarks[0].collection  # the verse collection (or the user's): its queries' tokens reported
     timings["data"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -183,12 +215,16 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
         *_student_tokenization(student, train_pairs, collection, config.max_length),
     ]
     warn_about(tokenization)
-    search = DocumentSearch(teacher, collection.documents, config.search, cache_dir=work_dir / "embeddings")
+    searches = {
+        benchmark.label: DocumentSearch(
+            teacher, benchmark.collection.documents, config.search, cache_dir=work_dir / "embeddings"
+        )
+        for benchmark in benchmarks
+    }
     timings["encode documents"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    zero_shot, _, run = evaluate_encoder(teacher, collection, search)
-    write_run(run, work_dir / "runs" / f"{collection.name}.zero-shot.trec", tag="zero-shot")
+    zero_shot = evaluate_on(teacher, "zero-shot", benchmarks, searches, work_dir / "runs")
     timings["evaluate zero-shot"] = time.perf_counter() - clock
 
     example = _readable_pair(example_pool)
@@ -201,9 +237,8 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     timings["train"] = time.perf_counter() - clock - trained.teacher_seconds
 
     clock = time.perf_counter()
-    distilled, _, run = evaluate_encoder(student, collection, search)
     objective = config.train.objective
-    write_run(run, work_dir / "runs" / f"{collection.name}.{objective}.trec", tag=objective)
+    distilled = evaluate_on(student, objective, benchmarks, searches, work_dir / "runs")
     timings["evaluate student"] = time.perf_counter() - clock
 
     after = soft_alignment(teacher, student, example.english, example.foreign, epsilon=epsilon)
@@ -228,7 +263,8 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     ]
     if config.system == "fused":
         clock = time.perf_counter()
-        parts += _fused_rows(config, train_pairs, collection, teacher, student)
+        for benchmark in benchmarks:
+            parts += _fused_rows(config, train_pairs, benchmark, teacher, student)
         timings["bitext-only systems"] = time.perf_counter() - clock
     rows = pd.concat(parts, ignore_index=True)
     record_results(rows, out_dir / "results.csv")
@@ -244,22 +280,22 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
         extended = _student_tokenization(student, train_pairs, collection, config.max_length)
         reports += f"; with the {len(student.added_pieces):,} pieces added to the student's vocabulary: "
         reports += "; ".join(report.summary() for report in extended)
-    _write_summary(summary, config, reports, collection, rows, trained, len(train_pairs), timings, device)
+    _write_summary(summary, config, reports, benchmarks, rows, trained, len(train_pairs), timings, device)
     if config.export_dir:
         export_student(student, config.export_dir)
     return rows
 
 
-def _fused_rows(config: MainConfig, train_pairs, collection, teacher, student) -> list[pd.DataFrame]:
-    """Rows of :class:`~optical.systems.FusedSystem`'s parts and fusion, its lexicon from ``train_pairs``
-    (the student's own run has its rows already), kept beside the results: eflomal takes no seed, so a lexicon
-    induced again would move these rows."""
+def _fused_rows(config: MainConfig, train_pairs, benchmark: Benchmark, teacher, student) -> list[pd.DataFrame]:
+    """Rows of :class:`~optical.systems.FusedSystem`'s parts and fusion on one benchmark, its lexicon from
+    ``train_pairs`` (the student's own run has its rows already), kept beside the results: eflomal takes no seed,
+    so a lexicon induced again would move these rows."""
     systems = BitextSystems.for_pairs(
-        train_pairs, collection, work_dir=config.work_dir, teacher=teacher, records_dir=config.out_dir
+        train_pairs, benchmark.collection, work_dir=config.work_dir, teacher=teacher, records_dir=config.out_dir
     )
     runs = FusedSystem(student_weight=config.fused_student_weight).runs(systems, student)
     return [
-        _rows(config, system, len(train_pairs), 0, evaluate(collection.qrels, run, DEFAULT_MEASURES), scoring)
+        _rows(config, system, len(train_pairs), 0, benchmark.scores(run), scoring)
         for (system, scoring), run in runs.items()
         if system != "student"
     ]
@@ -273,19 +309,45 @@ def _student_tokenization(student, train_pairs, collection, max_length: int) -> 
     ]
 
 
-def _write_summary(path, config, bitext_summary, collection, rows, trained, num_pairs, timings, device) -> None:
-    systems = list(dict.fromkeys(rows.objective))
-    table = rows.pivot(index="objective", columns="measure", values="value").loc[systems]
+def _benchmark_tables(benchmarks: list[Benchmark], rows: pd.DataFrame) -> list[str]:
+    """A Markdown table of every system on each benchmark, and one of MAP by query group where it has groups."""
+    lines = []
+    for benchmark in benchmarks:
+        collection, label = benchmark.collection, benchmark.label
+        stats = collection_statistics(collection)
+        part = rows[rows.split == label]
+        systems = list(dict.fromkeys(part.objective))
+        table = part.pivot(index="objective", columns="measure", values="value").loc[systems, list(benchmark.measures)]
+        lines += [
+            f"## `{label}`: {collection.name}, {stats['queries']} queries, {stats['documents']:,} documents, "
+            f"{stats['relevant per query']:.2f} relevant a query, random-ranking MAP {stats['random MAP']:.4f}",
+            "",
+            table.to_markdown(floatfmt=".4f"),
+            "",
+        ]
+        if benchmark.groups:
+            columns = {label: f"all ({len(collection.queries)})"}
+            columns |= {f"{label}/{group}": f"{group} ({len(qids)})" for group, qids in benchmark.groups.items()}
+            chosen = rows[rows.split.isin(columns) & (rows.measure == "MAP")]
+            maps = chosen.pivot(index="objective", columns="split", values="value").loc[systems, list(columns)]
+            lines += [
+                "MAP by the kind of the query's topics:",
+                "",
+                maps.rename(columns=columns).to_markdown(floatfmt=".4f"),
+                "",
+            ]
+    return lines
+
+
+def _write_summary(path, config, bitext_summary, benchmarks, rows, trained, num_pairs, timings, device) -> None:
     losses = trained.losses
     head, tail = sum(losses[:20]) / min(20, len(losses)), sum(losses[-20:]) / min(20, len(losses))
     lines = [
         f"# Main job: en-{config.language}, {config.evaluated_on}",
         "",
-        table.to_markdown(floatfmt=".4f"),
-        "",
+        *_benchmark_tables(benchmarks, rows),
         f"- Bitext: {bitext_summary}.",
-        f"- Collection `{collection.name}`: {len(collection.queries)} foreign queries, "
-        f"{len(collection.documents):,} English documents; search: `{json.dumps(asdict(config.search))}`.",
+        f"- Search: `{json.dumps(asdict(config.search))}`.",
         f"- Training on {config.train_bitext or 'training-book verses'}: {num_pairs:,} pairs x "
         f"{config.train.epochs} epochs = {trained.steps} steps of "
         f"{config.train.batch_size}; loss {head:.3f} (first 20 steps) -> {tail:.3f} (last 20).",

@@ -27,10 +27,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from optical.benchmark import bible_benchmarks
 from optical.codeswitch import link_counts, translate_words
 from optical.data.bible import bible_splits, load_bible_bitext
 from optical.data.bitext import BitextPair, sample_pairs
-from optical.data.collection import CLIRCollection, bible_clir_collection
+from optical.data.collection import CLIRCollection
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.files import kept_file, write_atomically
 from optical.fusion import reciprocal_rank_fusion, score_fusion
@@ -71,23 +72,24 @@ class BitextSystems:
         seed: int = 0,
         split: str = "dev",
         num_queries: int = 500,
+        collection: str = "verse",
         work_dir: str | os.PathLike = ".cache/optical",
         records_dir: str | os.PathLike = "",
         max_length: int = DEFAULT_MAX_LENGTH,
     ) -> BitextSystems:
-        """The systems of a packaged pair's ``split`` collection (the studies' own), from the ``train_pairs``
-        training-book pairs drawn with ``seed``. The link counts are kept as ``lexicons/en-<language>-<pairs>-
-        seed<seed>.counts.json`` in ``records_dir`` when given (committed: eflomal takes no seed, so counts
-        induced again differ), else in ``work_dir``."""
+        """The systems of a packaged pair's ``split`` books and ``collection`` (verse | paraphrase | topical,
+        :mod:`optical.benchmark`), from the ``train_pairs`` training-book pairs drawn with ``seed``. The link counts
+        are kept as ``lexicons/en-<language>-<pairs>-seed<seed>.counts.json`` in ``records_dir`` when given
+        (committed: eflomal takes no seed, so counts induced again differ), else in ``work_dir``."""
         bitext = load_bible_bitext(language)
         splits = bible_splits(language)
-        collection = bible_clir_collection(
-            bitext.select(splits[split]), name=f"bible-en-{language}-{split}", num_queries=num_queries
-        )
+        found = bible_benchmarks(language, split, (collection,), num_queries=num_queries)
+        if not found:
+            raise FileNotFoundError(f"the {collection} collection needs Debian's sword-text-web and sword-dict-naves")
         counts = f"lexicons/en-{language}-{train_pairs}-seed{seed}.counts.json"
         return cls(
             sample_pairs(bitext.select(splits["train"]), train_pairs, seed),
-            collection,
+            found[0].collection,
             counts_cache=kept_file(counts, work_dir=work_dir, records_dir=records_dir),
             work_dir=work_dir,
             max_length=max_length,

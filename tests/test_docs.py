@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +55,21 @@ def test_a_changed_result_row_changes_the_readme_summary(project: Path):
     results.write_text("\n".join(rows) + "\n")
     assert "README.md" in check(project).stderr
     write_docs.main(["--root", str(project)])
-    assert "| en-ny | 0.0052 | 0.0069 | 0.1235 |" in (project / "README.md").read_text()
+    assert "| en-ny | verse | 0.0052 | 0.0069 | 0.1235 |" in (project / "README.md").read_text()
+
+
+def test_the_readme_lists_each_pairs_test_collections_from_their_statistics(project: Path):
+    statistics = project / "figures" / "collections.csv"
+    table = pd.read_csv(statistics)
+    topical = (table.pair == "en-ny") & (table.collection == "topical-test")
+    table.loc[topical, "queries"] = 123
+    table.to_csv(statistics, index=False)
+    assert "README.md" in check(project).stderr
+    write_docs.main(["--root", str(project)])
+    readme = (project / "README.md").read_text()
+    assert "| en-ny | topical | 123 |" in readme
+    rows = [line for line in readme.splitlines() if line.startswith("| en-") and line.count("|") == 7]
+    assert len(rows) == len(write_docs.PAIRS) * len(write_docs.SUMMARY_COLLECTIONS)  # the collections table
 
 
 def test_a_table_no_section_shows_is_an_error(project: Path):

@@ -45,19 +45,31 @@ def test_main_job_trains_evaluates_and_writes_results_and_figures(tmp_path, work
     ]
     main(args)
     results = pd.read_csv(out / "results.csv")
-    scores = results.pivot(index="objective", columns="measure", values="value").to_dict(orient="index")
+    verse = results[results.split == "dev"]
+    scores = verse.pivot(index="objective", columns="measure", values="value").to_dict(orient="index")
     check_expected_scores("main-en-ny-dev-48pairs", scores)  # any change of a figure of merit is caught
     assert tuple(results.columns) == RESULT_COLUMNS
     assert set(results.objective) == {"zero-shot", "ot"} and set(results.study) == {"main"}
-    assert set(results.measure) == {"MAP", "nDCG@10", "P@5", "R@10", "MRR"}
-    assert results.value.between(0, 1).all() and len(results) == 10
+    assert set(verse.measure) == {"MAP", "nDCG@10", "P@5", "R@10", "MRR"} and len(verse) == 10
+    kinds = {f"topical-dev/{kind}" for kind in ("name", "subject", "mixed")}
+    assert set(results.split) == {"dev", "paraphrase-dev", "topical-dev", *kinds}
+    assert set(results[results.split == "topical-dev"].measure) == {"MAP", "nDCG@10", "P@5", "R@10", "R@100", "MRR"}
+    assert results.value.between(0, 1).all() and len(results) == 10 + 2 * 6 + 4 * 2 * 6
     assert results.loc[results.objective == "ot", "train_pairs"].unique().tolist() == [48]
+    summary = (out / "main_en-ny.md").read_text()
+    counts = {kind: int(n) for kind, n in re.findall(r"(name|subject|mixed) \((\d+)\)", summary)}
+    assert sum(counts.values()) == 30  # the kinds part the topical queries
+    maps = results[results.measure == "MAP"].set_index(["split", "objective"]).value
+    for system in ("zero-shot", "ot"):  # the whole is the queries' mean: the kinds' means weighted by their sizes
+        by_kind = sum(maps[f"topical-dev/{kind}", system] * n for kind, n in counts.items()) / 30
+        assert by_kind == pytest.approx(maps["topical-dev", system], abs=1e-12)
     for name in ("transport_plan_en-ny.png", "transport_plan_en-ny_before.png", "training_loss_en-ny.png"):
         assert (out / name).read_bytes()[:8] == PNG_MAGIC
-    summary = (out / "main_en-ny.md").read_text()
     assert "| zero-shot" in summary and re.search(r"foreign: [23]\.\d\d pieces per word, 0\.00% \[UNK\]", summary)
-    runs = sorted(p.name for p in (work_dir / "runs").iterdir())
-    assert {"bible-en-ny-dev.ot.trec", "bible-en-ny-dev.zero-shot.trec"} <= set(runs)
+    runs = {p.name for p in (work_dir / "runs").iterdir()}
+    for collection in ("bible-en-ny-dev", "paraphrase-en-ny-dev", "topical-en-ny-dev"):
+        assert {f"{collection}.ot.trec", f"{collection}.zero-shot.trec"} <= runs
+        assert (work_dir / "collections" / collection / "qrels.txt").is_file()
 
     main(args)  # a second run resumes its finished checkpoint, reuses the document cache, replaces its rows
     rerun = pd.read_csv(out / "results.csv")
@@ -139,7 +151,7 @@ def test_main_job_on_a_user_collection(tmp_path, work_dir, bitext, search):
     run = (work_dir / "runs" / "clef-like.zero-shot.trec").read_text().splitlines()
     assert {line.split()[0] for line in run} == set(queries)
     assert all("#" not in line.split()[2] for line in run)  # passages were scored back to their documents
-    assert "search: `{" in (tmp_path / "out" / "main_en-ny.md").read_text()
+    assert "Search: `{" in (tmp_path / "out" / "main_en-ny.md").read_text()
 
 
 def test_main_job_adds_the_fused_bitext_only_system(tmp_path, work_dir, bitext):
@@ -228,7 +240,7 @@ def test_any_local_hugging_face_folders_as_student_and_teacher(tmp_path, work_di
 def test_main_job_on_greek_with_an_extended_vocabulary(tmp_path, work_dir):
     out = tmp_path / "figures"
     args = ["--language", "grc", "--train-pairs", "32", "--epochs", "1", "--batch-size", "16", "--num-queries", "20"]
-    args += ["--split", "dev", "--extend-vocabulary", "2000", "--device", "cpu"]
+    args += ["--split", "dev", "--extend-vocabulary", "2000", "--device", "cpu", "--bible-collections", "verse"]
     main([*args, "--out-dir", str(out), "--work-dir", str(work_dir)])
     results = pd.read_csv(out / "results.csv")
     assert set(results.language) == {"en-grc"} and len(results) == 10

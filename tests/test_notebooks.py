@@ -40,7 +40,14 @@ def test_papermill_reads_every_parameter_of_every_notebook():
 
 def test_train_then_per_language_results(tmp_path, work_dir):
     figures = tmp_path / "figures"
-    small = {"TRAIN_PAIRS": 32, "EPOCHS": 1, "NUM_QUERIES": 20, "SPLIT": "dev", "DEVICE": "cpu"}
+    small = {
+        "TRAIN_PAIRS": 32,
+        "EPOCHS": 1,
+        "NUM_QUERIES": 20,
+        "SPLIT": "dev",
+        "DEVICE": "cpu",
+        "BIBLE_COLLECTIONS": "verse",
+    }
     execute("train_and_evaluate.ipynb", tmp_path, **small, OUT_DIR=str(figures), WORK_DIR=str(work_dir))
     results = pd.read_csv(figures / "results.csv")
     assert len(results) == 25 and set(results.objective) == {"zero-shot", "ot", "bm25", "translate-encode", "fused"}
@@ -323,28 +330,32 @@ def test_train_and_evaluate_switches_to_a_user_collection(tmp_path, work_dir, bi
     assert set(results.split) == {"clef-like"}
 
 
+def recommendation_of(executed_notebook) -> str:
+    """The generated recommendation: the last cell's Markdown output."""
+    executed = nbformat.read(executed_notebook, as_version=4)
+    return "".join(output.get("data", {}).get("text/markdown", "") for output in executed.cells[-1].outputs)
+
+
+TINY_BEST_SYSTEM = {
+    "TRAIN_PAIRS": 300,
+    "NUM_QUERIES": 20,
+    "MAX_LENGTH": 48,
+    "K1": [1.2],
+    "B": [0.5, 0.75],
+    "TRANSLATIONS": [1, 2],
+    "STEM": [True],
+    "FUSION_WEIGHTS": [0.5],
+    "ADDED_WEIGHTS": [0.0, 0.5],
+    "EPOCHS": 1,
+    "DEVICE": "cpu",
+    "SPLIT": "dev",
+}
+
+
 def test_best_system_notebook(tmp_path, work_dir):
     figures = tmp_path / "figures"
-    execute(
-        "best_system.ipynb",
-        tmp_path,
-        TRAIN_PAIRS=300,
-        NUM_QUERIES=20,
-        MAX_LENGTH=48,
-        K1=[1.2],
-        B=[0.5, 0.75],
-        TRANSLATIONS=[1, 2],
-        STEM=[True],
-        FUSION_WEIGHTS=[0.5],
-        ADDED_WEIGHTS=[0.0, 0.5],
-        STUDENT_RECIPES={"ot": [{}]},
-        STUDENT_SEEDS=[0, 1],
-        EPOCHS=1,
-        DEVICE="cpu",
-        SPLIT="dev",
-        OUT_DIR=str(figures),
-        WORK_DIR=str(work_dir),
-    )
+    students = {"STUDENT_RECIPES": {"ot": [{}]}, "STUDENT_SEEDS": [0, 1]}
+    execute("best_system.ipynb", tmp_path, **TINY_BEST_SYSTEM, **students, OUT_DIR=str(figures), WORK_DIR=str(work_dir))
     table = (figures / "best_system_en-ny.md").read_text()
     assert "bm25, one-best" in table and "translate-encode" in table and "zero-shot" in table
     assert "bm25 + ot maxsim" in table or "bm25 + ot dense" in table  # every dense system's best fusion
@@ -355,9 +366,21 @@ def test_best_system_notebook(tmp_path, work_dir):
     assert set(results[results.objective == "ot"].seed) == {0, 1}  # a row per student seed
     assert set(results[results.objective == "translate-encode"].seed) == {0}
     assert (figures / "runs/lexicons/en-ny-300-seed0.counts.json").stat().st_size > 0  # kept beside the records
-    executed = nbformat.read(tmp_path / "executed-best_system.ipynb", as_version=4)
-    recommendation = "".join(output.get("text", "") for output in executed.cells[-1].outputs)
-    assert recommendation.startswith("For en-ny, deploy bm25 + ")  # it ends in the dev's choice, in words
+    recommendation = recommendation_of(tmp_path / "executed-best_system.ipynb")
+    assert recommendation.startswith("For en-ny on the verse collection, deploy bm25 + ")  # the dev's choice, in words
+
+
+def test_best_system_notebook_on_the_topical_collection(tmp_path, work_dir):
+    figures = tmp_path / "figures"
+    topical = {"COLLECTION": "topical", "STUDENT_RECIPES": {}}
+    execute("best_system.ipynb", tmp_path, **TINY_BEST_SYSTEM, **topical, OUT_DIR=str(figures), WORK_DIR=str(work_dir))
+    table = (figures / "best_system_topical_en-ny.md").read_text()
+    assert "topical collection `topical-en-ny-dev`" in table and "R@100" in table
+    results = pd.read_csv(figures / "results.csv")
+    assert set(results.split) == {"topical-dev"} and "R@100" in set(results.measure)
+    recommendation = recommendation_of(tmp_path / "executed-best_system.ipynb")
+    assert recommendation.startswith("For en-ny on the topical collection, deploy ")
+    assert recommendation.endswith("No trained student was compared.")
 
 
 def test_vocabulary_notebook(tmp_path, work_dir):
@@ -377,7 +400,7 @@ def test_the_batch_runner_passes_only_parameters_the_notebooks_declare():
     for own in [*runner.LANGUAGE_PARAMETERS.values(), runner.MULTILINGUAL]:
         assert set(own) <= declared["train_and_evaluate.ipynb"] & declared["transport_plans.ipynb"]
     assert "WORD_EMBEDDINGS" in declared["train_and_evaluate.ipynb"]  # OPTICAL's setting trims its students'
-    for own in runner.BEST_SYSTEM_PARAMETERS.values():
+    for own in [*runner.BEST_SYSTEM_PARAMETERS.values(), runner.BEST_SYSTEM_TOPICAL]:
         assert set(own) <= declared["best_system.ipynb"]
     for notebook, _, own in runner.STUDIES:
         assert set(own) <= declared[notebook]
@@ -391,8 +414,15 @@ def test_zero_shot_models_notebook(tmp_path, work_dir):
     results = pd.read_csv(figures / "results.csv")
     assert set(results.study) == {"zero-shot-models"}
     assert set(results.objective) == {"all-MiniLM-L6-v2", "all-MiniLM-L6-v2, English queries", "random"}
-    maps = results[(results.measure == "MAP") & (results.scoring == "dense")].set_index("objective").value
-    assert maps["all-MiniLM-L6-v2, English queries"] > 0.5 > 0.05 > maps["all-MiniLM-L6-v2"]  # the language gap
-    answer = nbformat.read(tmp_path / "executed-zero_shot_models.ipynb", as_version=4).cells[-1].outputs[0]
-    assert f"{maps['all-MiniLM-L6-v2']:.4f}" in answer["data"]["text/markdown"]  # prose read from the numbers
-    assert (figures / "zero_shot_models.md").read_text().count("en-ny") == 3
+    kinds = {f"topical-dev/{kind}" for kind in ("name", "subject", "mixed")}
+    assert set(results.split) == {"dev", "paraphrase-dev", "topical-dev", *kinds}
+    dense = results[(results.measure == "MAP") & (results.scoring == "dense")]
+    for collection in ("dev", "paraphrase-dev", "topical-dev"):
+        maps = dense[dense.split == collection].set_index("objective").value
+        assert maps["all-MiniLM-L6-v2, English queries"] > 0.05 > maps["all-MiniLM-L6-v2"]  # the language gap
+        answer = nbformat.read(tmp_path / "executed-zero_shot_models.ipynb", as_version=4).cells[-1].outputs[0]
+        assert f"`{collection}`, MAP dense (MaxSim); random ranking" in answer["data"]["text/markdown"]
+        assert f"{maps['all-MiniLM-L6-v2']:.4f}" in answer["data"]["text/markdown"]  # prose read from the numbers
+    table = (figures / "zero_shot_models.md").read_text()
+    main_table, kinds = table.split("MAP (dense) by the kind")
+    assert main_table.count("| en-ny  | topical-dev") == 3 and kinds.count("| en-ny  | topical-dev") == 2

@@ -8,10 +8,13 @@ import zlib
 import pytest
 
 from optical.data.bitext import BitextPair
+from optical.data.collection import CLIRCollection
 from optical.data.naves import NAVE_PATH, TopicUnit, expand_reference, read_zld, topic_units
 from optical.data.topical import (
     collection_statistics,
     paraphrase_collection,
+    random_map,
+    random_ranking_map,
     random_ranking_scores,
     topical_collection,
     unit_kind,
@@ -104,7 +107,7 @@ UNITS = [
 
 
 def test_topical_qrels_keep_query_verses_out_of_the_documents_and_units_within_bounds():
-    topical = topical_collection(pairs(*WEB), UNITS, WEB, name="t", max_verses=3, num_queries=3, seed=0)
+    topical = topical_collection(pairs(*WEB), UNITS, WEB, name="t", max_verses=3, num_queries=3, max_query_share=1)
     collection = topical.collection
     assert collection.queries and not set(collection.queries) & set(collection.documents)
     assert "Genesis.1.1" not in collection.documents  # only the held-out books' verses
@@ -113,9 +116,18 @@ def test_topical_qrels_keep_query_verses_out_of_the_documents_and_units_within_b
         assert set(judged) == set(unit.verses) - set(collection.queries) - {"Genesis.1.1"}
         assert set(judged.values()) == {1}
     assert "Acts.1.5" not in collection.queries  # its only unit is a single verse (LONE), the other too big
-    everything = topical_collection(pairs(*WEB), UNITS, WEB, name="t", max_verses=3, num_queries=None)
+    everything = topical_collection(
+        pairs(*WEB), UNITS, WEB, name="t", max_verses=3, num_queries=None, max_query_share=1
+    )
     assert not everything.collection.queries  # each relates only other queries: no query keeps a relevant document
     assert unit_kind(UNITS[1], WEB) == "name" and unit_kind(UNITS[0], WEB) == "subject"
+
+
+def test_a_small_book_gives_at_most_its_share_of_verses_as_queries():
+    for share, most in ((0.15, 0), (0.34, 2), (0.5, 3)):  # of 6 held-out verses
+        topical = topical_collection(pairs(*WEB), UNITS, WEB, name="t", max_verses=3, max_query_share=share)
+        assert len(topical.collection.queries) <= most
+        assert len(topical.collection.documents) >= len(WEB) - most
 
 
 def test_paraphrase_grades_the_own_verse_2_and_near_duplicates_1():
@@ -131,3 +143,15 @@ def test_statistics_and_the_random_ranking():
     assert stats["queries"] == 6 and stats["documents"] == 6 and stats["relevant max"] == 2
     random_map = random_ranking_scores(collection, rankings=50)["MAP"]
     assert 0.2 < random_map < 0.8 and stats["random MAP"] == random_ranking_scores(collection)["MAP"]
+
+
+def test_the_random_map_is_exact_for_one_relevant_document_and_matches_sampling():
+    documents = {f"d{i}": "x" for i in range(40)}
+    one_each = CLIRCollection(
+        "v", {f"q{i}": "y" for i in range(30)}, documents, {f"q{i}": {f"d{i}": 1} for i in range(30)}
+    )
+    exact = random_map(one_each)
+    assert exact == random_ranking_map(40) == pytest.approx(sum(1 / r for r in range(1, 41)) / 40)
+    assert random_ranking_scores(one_each, rankings=200)["MAP"] == pytest.approx(exact, rel=0.1)
+    many = CLIRCollection("t", one_each.queries, documents, {f"q{i}": {f"d{i}": 1, "d39": 1} for i in range(30)})
+    assert random_map(many) == random_ranking_scores(many)["MAP"]  # sampled where no formula is kept
