@@ -189,9 +189,12 @@ def research_markdown(executed: Path) -> str:
     """``docs/research.md``: each question's answer from its executed notebook."""
     intro = "Each question is answered once, in its notebook; its tables are in [results.md](results.md)."
     parts = head("Research answers", "the answer cells of figures/executed/", intro)
+    shown = set()  # a notebook's explanatory cell is shown under the first question it answers only
     for question, notebook, headings in RESEARCH_ANSWERS:
         parts += [f"## {question}", "", f"From `figures/executed/{notebook}`.", ""]
-        parts += [demoted(cell, 1) + "\n" for cell in answer_cells(executed / notebook, headings)]
+        cells = [cell for cell in answer_cells(executed / notebook, headings) if cell not in shown]
+        parts += [demoted(cell, 1) + "\n" for cell in cells]
+        shown.update(cells)
     return "\n".join(parts)
 
 
