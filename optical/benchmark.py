@@ -16,9 +16,10 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from optical.data.bible import bible_splits, load_bible_bitext
+from optical.data.bible import WEB_MODULE, bible_splits, load_bible_bitext, read_sword_module
 from optical.data.collection import CLIRCollection, bible_clir_collection
-from optical.data.topical import bible_collections
+from optical.data.naves import read_zld, topic_units
+from optical.data.topical import paraphrase_collection, topical_collection
 from optical.metrics import DEFAULT_MEASURES, Run, evaluate
 
 BIBLE_COLLECTIONS = ("verse", "paraphrase", "topical")
@@ -76,17 +77,27 @@ def bible_benchmarks(
         benchmarks["verse"] = Benchmark(collection_label("verse", split), verse)
     if {"paraphrase", "topical"} & set(names):
         try:
-            paraphrase, topical = bible_collections(language, split, num_queries=num_queries)
+            web = read_sword_module(*WEB_MODULE)
+            units = topic_units(read_zld()) if "topical" in names else []
         except FileNotFoundError as missing:
             warnings.warn(f"the paraphrase and topical collections are left out: {missing}", stacklevel=2)
         else:
-            kinds = {kind: tuple(q for q in topical.collection.queries if topical.kind[q] == kind) for kind in KINDS}
-            label = collection_label("paraphrase", split)
-            benchmarks["paraphrase"] = Benchmark(label, paraphrase, measures=MANY_RELEVANT_MEASURES)
-            benchmarks["topical"] = Benchmark(
-                collection_label("topical", split),
-                topical.collection,
-                {kind: qids for kind, qids in kinds.items() if qids},
-                MANY_RELEVANT_MEASURES,
-            )
+            if "paraphrase" in names:
+                paraphrase = paraphrase_collection(
+                    held_out, web, name=f"paraphrase-en-{language}-{split}", num_queries=num_queries
+                )
+                label = collection_label("paraphrase", split)
+                benchmarks["paraphrase"] = Benchmark(label, paraphrase, measures=MANY_RELEVANT_MEASURES)
+            if "topical" in names:
+                topical = topical_collection(
+                    held_out, units, web, name=f"topical-en-{language}-{split}", num_queries=num_queries
+                )
+                queries = topical.collection.queries
+                kinds = {kind: tuple(q for q in queries if topical.kind[q] == kind) for kind in KINDS}
+                benchmarks["topical"] = Benchmark(
+                    collection_label("topical", split),
+                    topical.collection,
+                    {kind: qids for kind, qids in kinds.items() if qids},
+                    MANY_RELEVANT_MEASURES,
+                )
     return [benchmarks[name] for name in names if name in benchmarks]

@@ -54,7 +54,7 @@ def test_unknown_collections_are_refused_and_missing_web_data_leaves_out_its_col
     def not_installed(*args, **kwargs):
         raise FileNotFoundError("the SWORD module engWEB2015eb is not installed: sudo apt-get install sword-text-web")
 
-    monkeypatch.setattr(optical.benchmark, "bible_collections", not_installed)
+    monkeypatch.setattr(optical.benchmark, "read_sword_module", not_installed)
     with pytest.warns(UserWarning, match="left out: .*apt-get install sword-text-web"):
         benchmarks = bible_benchmarks("ny", "dev", num_queries=20)
     assert [benchmark.label for benchmark in benchmarks] == ["dev"]

@@ -161,20 +161,3 @@ def collection_statistics(collection: CLIRCollection) -> dict[str, float]:
         "relevant max": max(judged, default=0),
         "random MAP": random_map(collection),
     }
-
-
-def bible_collections(language: str, split: str, *, num_queries: int | None = 500, seed: int = 0):
-    """The paraphrase and the topical collection of a packaged pair's ``split`` books (WEB documents), by name."""
-    from optical.data.bible import WEB_MODULE, bible_splits, load_bible_bitext, read_sword_module
-    from optical.data.naves import read_zld, topic_units
-
-    pairs = load_bible_bitext(language).select(bible_splits(language)[split])
-    web = read_sword_module(*WEB_MODULE)
-    paraphrase = paraphrase_collection(
-        pairs, web, name=f"paraphrase-en-{language}-{split}", num_queries=num_queries, seed=seed
-    )
-    units = topic_units(read_zld())
-    topical = topical_collection(
-        pairs, units, web, name=f"topical-en-{language}-{split}", num_queries=num_queries, seed=seed
-    )
-    return paraphrase, topical
