@@ -253,7 +253,16 @@ def test_research_question_notebooks(tmp_path, work_dir):
     report = (figures / "rq1-ot-vs-baselines_en-ny.md").read_text()
     assert "at the common budget" in report and "best dev step" in report and "| device" in report
     references = "ot, ot[contrastive_weight=0.1], ot[contrastive_weight=1.0], kl, kl[hard_negatives=16], kl[kl_temp"
-    assert f"tests against each of {references}" in report  # every recipe of OT and of KL is a reference
+    assert f"Against each of {references}" in report  # every recipe of OT and of KL is a reference
+    assert "p (Holm) |" in report and "CI low |" in report  # intervals and the family's adjusted p-values
+    for notebook in ("rq1_ot_vs_baselines.ipynb", "rq2_data_size.ipynb", "rq5_codeswitch_vs_pretraining.ipynb"):
+        answer = "".join(
+            "".join(output["data"]["text/markdown"])
+            for cell in nbformat.read(tmp_path / f"executed-{notebook}", as_version=4).cells
+            for output in cell.get("outputs", [])
+            if "text/markdown" in output.get("data", {})
+        )
+        assert "p " in answer and "[" in answer, notebook  # an answer generated from the records, with intervals
     dev_curves = report.split("## Dev curves")[1]  # each label's mean dev curve: where KL's recipe is chosen
     assert "kl[kl_temperature=0.05]" in dev_curves and "maxsim" in dev_curves
     assert (figures / "rq1-ot-vs-baselines_curves_en-ny.png").read_bytes()[:8] == PNG_MAGIC

@@ -4,6 +4,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -11,14 +12,19 @@ import optical.study as studies
 import optical.study.runner as runner
 import optical.study.training as training
 from optical.results import RESULT_COLUMNS
+from optical.stats import seed_query_bootstrap
 from optical.study import (
     StudyRun,
     StudySettings,
     mean_std_table,
     run_study,
     seed_summary,
+    seen_from_baseline,
     significance,
+    switching_changes,
     to_results_rows,
+    verdict,
+    with_holm,
 )
 from optical.train import TrainConfig
 
@@ -78,9 +84,29 @@ def test_runs_are_scored_cached_and_tabulated(settings, monkeypatch):
     ot_map = ot_map[ot_map.scoring == "dense"]
     assert ot_map.seeds.item() == 2 and ot_map["std"].item() >= 0
 
-    tests = significance(runs, settings, reference="ot")
+    tests = with_holm(significance(runs, settings, reference="ot"))
     assert set(tests.baseline) == {"zero-shot", "dictionary-translate", "contrastive+cs0.3", "mlm+ot"}
     assert tests["p-value"].between(0, 1).all() and (tests.queries == 12).all()
+    assert (tests.seeds == "2/1").all()  # both OT seeds enter the test, not their mean
+    per_seed = [pd.Series(studies.score_run(run, settings)["clir"]["dense"]["MAP"]) for run in runs[2:4]]
+    zero_shot = pd.Series(studies.score_run(runs[0], settings)["clir"]["dense"]["MAP"])
+    recomputed = seed_query_bootstrap(pd.concat(per_seed, axis=1).T.to_numpy(), zero_shot[per_seed[0].index].to_numpy())
+    row = tests.set_index("baseline").loc["zero-shot"]
+    assert (row.difference, row["CI low"], row["CI high"], row["p-value"]) == pytest.approx(
+        (recomputed["difference"], recomputed["low"], recomputed["high"], recomputed["p"])
+    )
+    assert (tests["CI low"] <= tests.difference).all() and (tests.difference <= tests["CI high"]).all()
+    assert (tests["p (Holm)"] >= tests["p-value"]).all() and (tests["p (Holm)"] <= 1).all()
+    turned = seen_from_baseline(tests).set_index("reference").loc["zero-shot"]
+    assert (turned.baseline, turned.difference, turned["CI low"]) == ("ot", -row.difference, -row["CI high"])
+    assert verdict(turned) == {"above": "below", "below": "above", "level": "level"}[verdict(row)]
+
+    changes = switching_changes(runs, settings).set_index(["label", "rate"])
+    ot_runs = [studies.score_run(run, settings) for run in runs[2:4]]
+    per_seed = [r["switched"]["0.5"]["MAP"] - np.mean(list(r["clir"]["dense"]["MAP"].values())) for r in ot_runs]
+    ot = changes.loc[("ot", 0.5)]
+    assert (ot.change, ot.smallest, ot.largest, ot.seeds) == pytest.approx((np.mean(per_seed), *sorted(per_seed), 2))
+    assert ot.direction == ("drops" if max(per_seed) < 0 else "gains" if min(per_seed) > 0 else "mixed")
     maxsim = significance(runs, settings, reference="ot", scoring="maxsim")
     assert not maxsim["MAP reference"].equals(tests["MAP reference"])
 

@@ -16,7 +16,8 @@ interrupted only trains what is missing.
 
 Modules: ``settings`` (runs, settings, recipes, grids), ``data`` (what a language's runs share), ``records``
 (kept scores), ``training`` (a study's student, its learning curve), ``runner`` (scoring runs, their long
-tables, significance), ``tables`` (summaries and results rows).
+tables, significance: the paired bootstrap over queries and seeds), ``tables`` (summaries, Holm-corrected families,
+verdicts, results rows).
 """
 
 from optical.study.data import StudyData, run_lexicon, study_data
@@ -28,6 +29,7 @@ from optical.study.runner import (
     run_study,
     score_run,
     significance,
+    switching_changes,
     training_logs,
 )
 from optical.study.settings import (
@@ -40,7 +42,17 @@ from optical.study.settings import (
     StudySettings,
     grid,
 )
-from optical.study.tables import by_switch_rate, curve_summary, mean_std_table, seed_summary, to_results_rows
+from optical.study.tables import (
+    by_switch_rate,
+    curve_summary,
+    difference_cell,
+    mean_std_table,
+    seed_summary,
+    seen_from_baseline,
+    to_results_rows,
+    verdict,
+    with_holm,
+)
 from optical.study.training import LearningCurve, study_checkpoint
 
 __all__ = [
@@ -55,6 +67,7 @@ __all__ = [
     "StudySettings",
     "by_switch_rate",
     "curve_summary",
+    "difference_cell",
     "fill_cache",
     "grid",
     "kl_targets",
@@ -65,9 +78,13 @@ __all__ = [
     "run_study",
     "score_run",
     "seed_summary",
+    "seen_from_baseline",
     "significance",
     "study_checkpoint",
     "study_data",
+    "switching_changes",
     "to_results_rows",
+    "verdict",
+    "with_holm",
     "training_logs",
 ]

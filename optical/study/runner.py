@@ -23,7 +23,7 @@ from optical.encoders import TokenEncoder
 from optical.losses import OBJECTIVES
 from optical.metrics import DEFAULT_MEASURES, evaluate
 from optical.search import search_each
-from optical.stats import paired_randomization_test
+from optical.stats import seed_query_bootstrap
 from optical.study.data import StudyData, run_lexicon, study_data, switched_queries
 from optical.study.records import record_files, store_scores, stored_scores
 from optical.study.settings import UNTRAINED, StudyRun, StudySettings
@@ -202,35 +202,76 @@ def significance(
     scoring: str = "dense",
     query_set: str = "clean",
 ) -> pd.DataFrame:
-    """Paired randomisation test over queries: ``reference`` against every other label, under one scoring.
+    """``reference`` against every other label under one scoring: the difference of their mean ``measure``, its 95%
+    interval and p-value from the paired bootstrap over queries and seeds together (:func:`seed_query_bootstrap`).
 
-    Each label's per-query ``measure`` is averaged over its seeds first; rows give both means, the
-    difference and the two-sided p-value. query_set: ``clean`` (each run at its scored step) or
-    ``clean@last`` (at its last step; untrained runs have no steps and use ``clean``).
+    Rows: both means (over seeds and queries), the difference, ``CI low``/``CI high``, ``p-value``, both labels'
+    seed counts and the number of queries. query_set: ``clean`` (each run at its scored step) or ``clean@last`` (at
+    its last step; untrained runs have no steps and use ``clean``). Correct a family of these rows with
+    :func:`optical.study.tables.with_holm`.
     """
     per_label: dict[str, list[pd.Series]] = {}
     for run in runs:
         scores = score_run(run, settings, progress=False)
         clir = scores.get("clir@last", scores["clir"]) if query_set == "clean@last" else scores["clir"]
-        values = pd.Series(clir[scoring][measure])
-        per_label.setdefault(run.label, []).append(values)
-    means = {label: pd.concat(series, axis=1).mean(axis=1) for label, series in per_label.items()}
-    if reference not in means:
-        raise ValueError(f"no run labelled {reference!r}; labels: {sorted(means)}")
+        per_label.setdefault(run.label, []).append(pd.Series(clir[scoring][measure]))
+    values = {label: pd.concat(series, axis=1).T for label, series in per_label.items()}  # (seeds, queries)
+    if reference not in values:
+        raise ValueError(f"no run labelled {reference!r}; labels: {sorted(values)}")
     rows = []
-    for label, values in means.items():
+    for label, other in values.items():
         if label == reference:
             continue
-        ref, other = means[reference].align(values, join="inner")
+        ref, other = values[reference].align(other, join="inner", axis=1)
+        test = seed_query_bootstrap(ref.to_numpy(), other.to_numpy())
         rows.append(
             {
                 "reference": reference,
                 "baseline": label,
-                f"{measure} reference": ref.mean(),
-                f"{measure} baseline": other.mean(),
-                "difference": ref.mean() - other.mean(),
-                "p-value": paired_randomization_test(ref.to_numpy(), other.to_numpy()),
-                "queries": len(ref),
+                f"{measure} reference": ref.to_numpy().mean(),
+                f"{measure} baseline": other.to_numpy().mean(),
+                "difference": test["difference"],
+                "CI low": test["low"],
+                "CI high": test["high"],
+                "p-value": test["p"],
+                "seeds": f"{len(ref)}/{len(other)}",
+                "queries": ref.shape[1],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def switching_changes(runs: list[StudyRun], settings: StudySettings, *, measure: str = "MAP") -> pd.DataFrame:
+    """Per label and switch rate: how each run's mean ``measure`` changes from the clean queries to the same queries
+    with that share of words switched to English (dense scoring).
+
+    Records keep the switched query sets' means only (not per query), so the change is paired by run, not by query:
+    rows give ``label``, ``rate``, the ``clean`` and ``switched`` means over seeds, the mean ``change``, its smallest
+    and largest value over the seeds, ``seeds`` and ``direction``: ``drops`` or ``gains`` when every seed's change
+    has that sign, else ``mixed``.
+    """
+    changes: dict[tuple[str, float], list[tuple[float, float]]] = {}
+    for run in runs:
+        scores = score_run(run, settings, progress=False)
+        clean = mean_of(scores["clir"]["dense"][measure])
+        for rate, switched in scores["switched"].items():
+            changes.setdefault((run.label, float(rate)), []).append((clean, switched[measure]))
+    rows = []
+    for (label, rate), pairs in changes.items():
+        clean, switched = np.array(pairs).T
+        change = switched - clean
+        direction = "drops" if (change < 0).all() else "gains" if (change > 0).all() else "mixed"
+        rows.append(
+            {
+                "label": label,
+                "rate": rate,
+                "clean": clean.mean(),
+                "switched": switched.mean(),
+                "change": change.mean(),
+                "smallest": change.min(),
+                "largest": change.max(),
+                "seeds": len(change),
+                "direction": direction,
             }
         )
     return pd.DataFrame(rows)

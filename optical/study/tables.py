@@ -1,10 +1,11 @@
-"""Tables of scored runs: per-seed summaries, paired significance, results rows, mean ± std tables."""
+"""Tables of scored runs: per-seed summaries, Holm-corrected families of tests, results rows, mean ± std tables."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from optical.stats import holm
 from optical.study.settings import NO_BITEXT, UNTRAINED
 
 
@@ -94,3 +95,38 @@ def by_switch_rate(summary: pd.DataFrame) -> pd.DataFrame:
     rows = rows[rows.scoring == "dense"]
     rate = rows.query_set.str.removeprefix("switch=").replace("clean", "0").astype(float)
     return rows.assign(rate=rate, query_set="clean")
+
+
+def with_holm(tests: pd.DataFrame) -> pd.DataFrame:
+    """A family of :func:`significance` rows (one table's comparisons) with ``p (Holm)``, Holm's adjustment of their
+    ``p-value`` column, beside it."""
+    return tests.assign(**{"p (Holm)": holm(tests["p-value"].to_numpy())})
+
+
+def seen_from_baseline(tests: pd.DataFrame) -> pd.DataFrame:
+    """:func:`significance` rows turned around: each baseline becomes the reference, the difference and its interval
+    change sign (p-values unchanged)."""
+    measure = next(column.removesuffix(" reference") for column in tests if column.endswith(" reference"))
+    turned = tests.rename(
+        columns={
+            "reference": "baseline",
+            "baseline": "reference",
+            f"{measure} reference": f"{measure} baseline",
+            f"{measure} baseline": f"{measure} reference",
+        }
+    )
+    return turned.assign(difference=-tests.difference, **{"CI low": -tests["CI high"], "CI high": -tests["CI low"]})
+
+
+def verdict(test: pd.Series, *, alpha: float = 0.05) -> str:
+    """``above``, ``below`` or ``level``: a :func:`with_holm` row's reference against its baseline at family-wise
+    error ``alpha``."""
+    if test["p (Holm)"] >= alpha:
+        return "level"
+    return "above" if test["difference"] > 0 else "below"
+
+
+def difference_cell(test: pd.Series) -> str:
+    """``+0.0214 [-0.0101, +0.0530], p 0.61``: a :func:`with_holm` row's difference, its 95% interval (not
+    adjusted) and its Holm-adjusted p-value."""
+    return f"{test['difference']:+.4f} [{test['CI low']:+.4f}, {test['CI high']:+.4f}], p {test['p (Holm)']:.2g}"

@@ -1,0 +1,172 @@
+"""The generated research answers against the committed records: each headline number of RQ1, RQ2, RQ4 and RQ5,
+recomputed here from the per-query scores in figures/runs/ with numpy, must be the one the executed notebook
+(and so docs/research.md) shows. Nothing is trained: a missing record fails the test instead."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import optical.study.runner as runner
+from optical.study import FINAL_RECIPES, StudySettings, grid, score_run
+from optical.train import TrainConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+EXECUTED = ROOT / "figures" / "executed"
+
+
+@pytest.fixture(autouse=True)
+def records_only(monkeypatch):
+    def nothing_computed(*args, **kwargs):
+        raise AssertionError("a run of a committed answer has no record in figures/runs/")
+
+    monkeypatch.setattr(runner, "study_data", nothing_computed)
+
+
+def executed(name: str) -> tuple[dict, str]:
+    """The parameters an executed notebook ran with (its defaults, then papermill's) and its answer's markdown."""
+    cells = json.loads((EXECUTED / name).read_text())["cells"]
+    parameters: dict = {}
+    for cell in cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "parameters" in tags or "injected-parameters" in tags:
+            exec("".join(cell["source"]), {}, parameters)
+    answer = [
+        "".join(output["data"]["text/markdown"])
+        for cell in cells
+        if cell["cell_type"] == "code"
+        for output in cell.get("outputs", [])
+        if "text/markdown" in output.get("data", {})
+    ]
+    assert answer, f"{name} displays no generated answer"
+    return parameters, "\n".join(answer)
+
+
+def table_row(markdown: str, first_cell: str) -> list[str]:
+    """The cells of the answer table's row whose first cell is ``first_cell``."""
+    for line in markdown.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if cells[0] == first_cell:
+            return cells[1:]
+    raise AssertionError(f"no row {first_cell!r} in the answer")
+
+
+def seed_maps(runs, settings, scoring: str, scored: str = "clir") -> np.ndarray:
+    """Each run's MAP: the mean of its per-query AP in its record."""
+    values = []
+    for run in runs:
+        record = score_run(run, settings, progress=False)
+        values.append(np.mean(list(record.get(scored, record["clir"])[scoring]["MAP"].values())))
+    return np.array(values)
+
+
+def mean_std(values: np.ndarray) -> str:
+    return f"{values.mean():.4f} ± {values.std(ddof=1):.4f}" if len(values) > 1 else f"{values.mean():.4f}"
+
+
+def study_settings(parameters: dict, **fields) -> StudySettings:
+    return StudySettings(
+        split=parameters["SPLIT"],
+        num_queries=parameters["NUM_QUERIES"],
+        scorings=tuple(parameters["SCORINGS"]),
+        train=TrainConfig(lr=parameters["LR"]),
+        records_dir=str(ROOT / "figures" / "runs"),
+        **fields,
+    )
+
+
+def fair_trial(parameters: dict) -> tuple[list, StudySettings]:
+    """The runs and settings of RQ1 and RQ4 (which share the fair trial's runs), as their notebooks build them."""
+    runs = grid(
+        parameters["LANGUAGES"], parameters["OBJECTIVES"], parameters["SEEDS"], [parameters["TRAIN_PAIRS"]],
+        recipes=parameters["RECIPES"] or FINAL_RECIPES, epochs=parameters["EPOCHS"],
+    )  # fmt: skip
+    settings = study_settings(
+        parameters,
+        curve_every=parameters["CURVE_EVERY"],
+        curve_queries=parameters["CURVE_QUERIES"],
+        score_last=True,
+        **parameters["EXTRA_SETTINGS"],
+    )
+    return runs, settings
+
+
+def test_rq1_answer_is_its_records():
+    parameters, answer = executed("rq1_ot_vs_baselines.ipynb")
+    runs, settings = fair_trial(parameters)
+    by_label: dict[str, list] = {}
+    for run in runs:
+        by_label.setdefault(run.label, []).append(run)
+    published = {scoring: seed_maps(by_label["ot"], settings, scoring) for scoring in parameters["SCORINGS"]}
+    for label, label_runs in by_label.items():
+        cells = table_row(answer, f"`{label}`")
+        for column, scoring in enumerate(parameters["SCORINGS"]):
+            best = seed_maps(label_runs, settings, scoring)
+            expected = mean_std(best)
+            if label_runs[0].objective not in ("zero-shot", "dictionary-translate"):
+                expected += f" ({seed_maps(label_runs, settings, scoring, 'clir@last').mean():.4f})"
+            assert cells[2 * column] == expected, (label, scoring)
+            delta = cells[2 * len(parameters["SCORINGS"]) + column]
+            assert (
+                delta == "–" if label == "ot" else delta.startswith(f"{best.mean() - published[scoring].mean():+.4f} ")
+            )
+
+
+def test_rq2_answer_is_its_records():
+    for name in ("rq2_data_size.ipynb", "rq2_data_size_4epochs.ipynb"):
+        parameters, answer = executed(name)
+        language, sizes, seeds, epochs = (parameters[k] for k in ("LANGUAGE", "SIZES", "SEEDS", "EPOCHS"))
+        settings = study_settings(parameters, switch_rates=(), bitext_pairs=0, **parameters["EXTRA_SETTINGS"])
+        largest = grid([language], parameters["OBJECTIVES"], seeds, [sizes[-1]], epochs=epochs)
+        largest += grid(
+            [language], parameters["AUGMENT_OBJECTIVES"], seeds, [sizes[-1]], epochs=epochs,
+            augment_rate=parameters["AUGMENT_RATE"],
+        )  # fmt: skip
+        for label in dict.fromkeys(run.label for run in largest):
+            cells = table_row(answer, f"`{label}`")
+            expected = [
+                mean_std(seed_maps([r for r in largest if r.label == label], settings, s)) for s in ("dense", "maxsim")
+            ]
+            assert cells[-2:] == expected, (name, label)
+
+
+def test_rq5_answer_is_its_records():
+    parameters, answer = executed("rq5_codeswitch_vs_pretraining.ipynb")
+    seeds, pairs, epochs = parameters["SEEDS"], parameters["TRAIN_PAIRS"], parameters["EPOCHS"]
+    settings = study_settings(
+        parameters, max_cut_share=parameters["MAX_CUT_SHARE"], switch_rates=(), bitext_pairs=0,
+        **parameters["EXTRA_SETTINGS"],
+    )  # fmt: skip
+    header = table_row(answer, "pair, scoring")
+    collections = pd.read_csv(ROOT / "figures" / "collections.csv").set_index(["pair", "collection"])
+    for language in parameters["LANGUAGES"]:
+        runs = grid([language], ["ot", "zero-shot"], seeds, [pairs], epochs=epochs)
+        runs += grid([language], ["ot"], seeds, [pairs], epochs=epochs, augment_rate=parameters["AUGMENT_RATE"])
+        runs += grid([language], ["ot"], seeds, [pairs], epochs=epochs, pretrain_steps=parameters["PRETRAIN_STEPS"])
+        for scoring in parameters["SCORINGS"]:
+            cells = dict(zip(header, table_row(answer, f"en-{language} {scoring}"), strict=True))
+            for label in dict.fromkeys(run.label for run in runs):
+                expected = mean_std(seed_maps([run for run in runs if run.label == label], settings, scoring))
+                assert cells[f"`{label}`"] == expected, (language, scoring, label)
+            plain = seed_maps([run for run in runs if run.label == "ot"], settings, scoring).mean()
+            row = re.search(rf"\*\*en-{language}, {scoring}\*\*: plain `ot` ([0-9.]+), ([0-9.]+)× ", answer)
+            assert row and row[1] == f"{plain:.4f}", (language, scoring)
+            chance = collections.loc[(f"en-{language}", parameters["SPLIT"]), "random MAP"]  # make collections
+            assert (cells["random ranking"], row[2]) == (f"{chance:.4f}", f"{plain / chance:.1f}")
+
+
+def test_rq4_answer_is_its_records():
+    parameters, answer = executed("rq4_code_switched_queries.ipynb")
+    runs, settings = fair_trial({**parameters, "SCORINGS": ["dense", "maxsim"]})  # RQ4 scores as RQ1 did
+    for label in dict.fromkeys(run.label for run in runs):
+        records = [score_run(run, settings, progress=False) for run in runs if run.label == label]
+        clean = np.array([np.mean(list(record["clir"]["dense"]["MAP"].values())) for record in records])
+        half = np.array([record["switched"]["0.5"]["MAP"] for record in records])
+        cells = table_row(answer, f"`{label}`")
+        assert cells[0] == mean_std(clean) and cells[-2] == mean_std(half), label
+        assert cells[-1].startswith(f"{(half - clean).mean():+.4f} "), label
