@@ -7,7 +7,7 @@ and eflomal's links otherwise; against human links eflomal is scored as one more
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -36,7 +36,7 @@ class TransportPlanConfig:
     split: str = "test"  # held-out books the pairs come from: dev | test
     num_shown: int = 3  # pairs drawn as heatmaps
     num_scored: int = 100  # held-out pairs whose links are scored
-    reference_pairs: int = 5000  # training pairs eflomal learns from besides the scored ones
+    reference_pairs: int = 5000  # training pairs eflomal learns from
     epsilon: float = 0.02  # Sinkhorn regularisation of the plans
     max_length: int = DEFAULT_MAX_LENGTH  # tokens per sentence, as in training
     out_dir: str = "figures"
@@ -48,8 +48,10 @@ class HeldOutPlans:
     """What the plans are drawn from: held-out pairs with their reference links, and the encoders.
 
     references[k]: the word links (English word, foreign word) of pairs[k], between the words of the
-    teacher's and the student's tokenizers: human links where the language has them, else eflomal's.
-    eflomal[k]: eflomal's links for pairs[k] when the reference is human (scored as an aligner).
+    teacher's and the student's tokenizers: human links where the language has them, else eflomal's (learned
+    from the scored pairs and the training pairs together). aligners[name][k]: an aligner's links for pairs[k],
+    scored beside the students when the reference is human: ``eflomal`` learned from the training pairs only,
+    ``eflomal, transductive`` from the scored pairs too (an upper reference).
     """
 
     pairs: list[BitextPair]
@@ -59,8 +61,8 @@ class HeldOutPlans:
     trained: TokenEncoder
     checkpoint: Path  # where ``trained`` was loaded from
     reference_name: str = "eflomal"  # eflomal | human
-    eflomal: list[Links] | None = None
-    eflomal_training_pairs: int = 0  # training pairs eflomal learned from besides the scored ones
+    aligners: dict[str, list[Links]] = field(default_factory=dict)
+    eflomal_training_pairs: int = 0  # training pairs eflomal learned from
 
 
 def saved_checkpoints(work_dir: str | Path, runs: str = "*") -> dict[str, Path]:
@@ -96,8 +98,8 @@ def load_student(model: str, checkpoint: str | Path, max_length: int = DEFAULT_M
 def load_held_out_plans(config: TransportPlanConfig) -> HeldOutPlans:
     """Draw the scored held-out pairs (6-20 English words), align them with eflomal, load the encoders.
 
-    For a language with human alignments (Greek) those are the references and eflomal's links are kept
-    beside them.
+    For a language with human alignments (Greek) those are the references, and eflomal's links are kept beside
+    them twice: learned from the training pairs only, and learned from the scored pairs too.
     """
     bitext = load_bible_bitext(config.language)
     splits = bible_splits(config.language)
@@ -108,17 +110,23 @@ def load_held_out_plans(config: TransportPlanConfig) -> HeldOutPlans:
     untrained = TokenEncoder(config.student, max_length=config.max_length)
     checkpoint = Path(config.checkpoint or latest_checkpoint(config.work_dir, config.language, config.student))
     trained = load_student(config.student, checkpoint, config.max_length)
-    corpus = scored + learn_from
-    eflomal = eflomal_links(
-        [pretokenize(teacher.tokenizer, pair.english) for pair in corpus],
-        [pretokenize(untrained.tokenizer, pair.foreign) for pair in corpus],
-    )[: len(scored)]
+
+    def words(pairs: list[BitextPair]) -> tuple[list[list[str]], list[list[str]]]:
+        """The pairs' English and foreign sides split into the teacher's and the student's words."""
+        english = [pretokenize(teacher.tokenizer, pair.english) for pair in pairs]
+        return english, [pretokenize(untrained.tokenizer, pair.foreign) for pair in pairs]
+
+    transductive = eflomal_links(*words(scored + learn_from))[: len(scored)]
     encoders = (teacher, untrained, trained, checkpoint)
     if config.language != GREEK:
-        return HeldOutPlans(scored, eflomal, *encoders, eflomal_training_pairs=len(learn_from))
+        return HeldOutPlans(scored, transductive, *encoders, eflomal_training_pairs=len(learn_from))
     verses = aligned_verses(books())
     human = [human_links(verses[pair.pair_id], teacher.tokenizer, untrained.tokenizer) for pair in scored]
-    return HeldOutPlans(scored, human, *encoders, "human", eflomal, len(learn_from))
+    aligners = {
+        "eflomal": eflomal_links(*words(scored), learn_from=words(learn_from)),
+        "eflomal, transductive": transductive,
+    }
+    return HeldOutPlans(scored, human, *encoders, "human", aligners, len(learn_from))
 
 
 def links_within(alignment: SoftAlignment, reference: Links) -> Links:
@@ -146,8 +154,7 @@ def run_transport_plans(config: TransportPlanConfig, plans: HeldOutPlans | None 
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, shown = [], []
-    eflomal = plans.eflomal or [None] * len(plans.pairs)
-    for pair, reference, eflomal_found in zip(plans.pairs, plans.references, eflomal, strict=True):
+    for k, (pair, reference) in enumerate(zip(plans.pairs, plans.references, strict=True)):
         for objective, student in (("zero-shot", plans.untrained), (trained, plans.trained)):
             alignment = soft_alignment(plans.teacher, student, pair.english, pair.foreign, epsilon=config.epsilon)
             greedy = soft_alignment(plans.teacher, student, pair.english, pair.foreign, hard=True)
@@ -156,15 +163,16 @@ def run_transport_plans(config: TransportPlanConfig, plans: HeldOutPlans | None 
             rows.append({"objective": f"{objective} greedy", **agreement(hard_links(greedy), kept)})
             if len(shown) < 2 * config.num_shown:
                 shown.append((pair.pair_id, objective, alignment, kept))
-        if eflomal_found is not None:
-            rows.append({"objective": "eflomal", **agreement(links_within(alignment, eflomal_found), kept)})
+        for name, links in plans.aligners.items():
+            rows.append({"objective": name, **agreement(links_within(alignment, links[k]), kept)})
     scores = pd.DataFrame(rows).groupby("objective", sort=False)[MEASURES].mean()
 
     _plot_shown(shown, out_dir / f"transport_plans_en-{config.language}.png", plans.reference_name)
     eflomal_note = (
-        "; `eflomal`: its links (both directions intersected, learned from the scored pairs and "
-        f"{plans.eflomal_training_pairs:,} training pairs)"
-        if plans.eflomal
+        f"; `eflomal`: its links (both directions intersected) learned from {plans.eflomal_training_pairs:,} "
+        "training pairs only (their links as priors; the scored pairs aligned with them alone); `eflomal, "
+        "transductive`: learned from the scored pairs and those training pairs together, an upper reference"
+        if plans.aligners
         else f"; eflomal learned from them and {plans.eflomal_training_pairs:,} training pairs"
     )
     (out_dir / f"alignment_agreement_en-{config.language}.md").write_text(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import tempfile
 from bisect import bisect_right
 from pathlib import Path
@@ -56,28 +57,54 @@ def human_links(verse: AlignedVerse, english_tokenizer, foreign_tokenizer) -> Li
     }
 
 
-def eflomal_links(english: list[list[str]], foreign: list[list[str]]) -> list[Links]:
+def eflomal_links(
+    english: list[list[str]],
+    foreign: list[list[str]],
+    *,
+    learn_from: tuple[list[list[str]], list[list[str]]] | None = None,
+) -> list[Links]:
     """Word alignments of tokenised sentence pairs by eflomal [1]_, both directions intersected.
 
-    Unsupervised: give it a few thousand pairs beside the ones you want links for. eflomal's
-    sampler seeds itself from /dev/urandom inside its C binary and takes no seed, so the links,
-    and any agreement measured against them, vary slightly from run to run.
+    Unsupervised: without ``learn_from`` it learns from the pairs it links, so give it a few thousand pairs beside
+    the ones you want links for (transductive). With ``learn_from`` (English, foreign sentences) it aligns those
+    first, turns their links into priors (eflomal's lexical, fertility and jump counts) and links the given pairs
+    with them alone: the knowledge comes from the other pairs, as from a trained aligner. eflomal's sampler seeds
+    itself from /dev/urandom inside its C binary and takes no seed, so the links, and any agreement measured
+    against them, vary slightly from run to run.
 
     .. [1] R. Östling, J. Tiedemann. Efficient word alignment with Markov Chain Monte Carlo. PBML 2016.
     """
     import eflomal
 
+    priors = None
+    if learn_from is not None:
+        learn_english, learn_foreign = ([" ".join(words) for words in side] for side in learn_from)
+        forward, reverse = _eflomal_lines(learn_english, learn_foreign)
+        counts = eflomal.calculate_priors(learn_english, learn_foreign, forward, reverse)
+        written = io.StringIO()
+        eflomal.write_priors(written, *counts)
+        priors = written.getvalue().splitlines(keepends=True)
+    forward, reverse = _eflomal_lines(
+        [" ".join(words) for words in english], [" ".join(words) for words in foreign], priors
+    )
+    return [_parse(fwd) & _parse(rev) for fwd, rev in zip(forward, reverse, strict=True)]
+
+
+def _eflomal_lines(english: list[str], foreign: list[str], priors: list[str] | None = None) -> tuple[list, list]:
+    """eflomal's forward and reverse link lines ("i-j i-j ...") of space-separated sentence pairs."""
+    import eflomal
+
     with tempfile.TemporaryDirectory() as folder:
         forward, reverse = Path(folder, "fwd"), Path(folder, "rev")
         eflomal.Aligner().align(
-            [" ".join(words) for words in english],
-            [" ".join(words) for words in foreign],
+            english,
+            foreign,
             links_filename_fwd=str(forward),
             links_filename_rev=str(reverse),
+            priors_input=priors,
             quiet=True,
         )
-        both = zip(forward.read_text().splitlines(), reverse.read_text().splitlines(), strict=True)
-        return [_parse(fwd) & _parse(rev) for fwd, rev in both]
+        return forward.read_text().splitlines(), reverse.read_text().splitlines()
 
 
 def _parse(line: str) -> Links:

@@ -82,7 +82,12 @@ def test_a_failing_notebook_names_the_cell(tmp_path, work_dir):
     "language, trained_by, study, objectives",
     [
         ("ny", "ot", "alignment", {"zero-shot", "zero-shot greedy", "ot", "ot greedy"}),
-        ("grc", "ot", "alignment-human", {"zero-shot", "zero-shot greedy", "ot", "ot greedy", "eflomal"}),
+        (
+            "grc",
+            "ot",
+            "alignment-human",
+            {"zero-shot", "zero-shot greedy", "ot", "ot greedy", "eflomal", "eflomal, transductive"},
+        ),
         ("ny", "kl", "alignment", {"zero-shot", "zero-shot greedy", "kl", "kl greedy"}),  # labelled by its checkpoint
     ],
 )

@@ -19,3 +19,29 @@ def test_agreement_counts_shared_links():
     expected = {"precision": 0.5, "recall": 0.5, "f1": 0.5, "aer": 0.5}
     assert agreement({(0, 0), (1, 1)}, {(0, 0), (2, 1)}) == pytest.approx(expected)
     assert agreement(set(), {(0, 0)}) == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "aer": 1.0}
+
+
+def test_eflomal_links_learned_from_other_pairs_only():
+    """With priors from training pairs, a handful of held-out pairs aligned alone get links close to those of
+    eflomal learning from both (transductive); aligned alone without priors, they do not."""
+    from optical.data import bible_splits, load_bible_bitext, sample_pairs
+    from optical.word_alignment import eflomal_links
+
+    bitext = load_bible_bitext("ny")
+    splits = bible_splits("ny")
+
+    def words(pairs):
+        return [pair.english.lower().split() for pair in pairs], [pair.foreign.lower().split() for pair in pairs]
+
+    scored = sample_pairs(bitext.select(splits["test"]), 40, seed=0)
+    training = sample_pairs(bitext.select(splits["train"]), 2000, seed=0)
+    transductive = eflomal_links(*words(scored + training))[: len(scored)]
+    held_out = eflomal_links(*words(scored), learn_from=words(training))
+    alone = eflomal_links(*words(scored))
+
+    def f1(found):
+        pairs = zip(found, transductive, strict=True)
+        return sum(agreement(links, reference)["f1"] for links, reference in pairs) / len(scored)
+
+    assert len(held_out) == len(scored) and all(held_out)
+    assert f1(held_out) > 0.65 and f1(held_out) > f1(alone) + 0.1  # the knowledge came from the training pairs
