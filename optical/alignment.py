@@ -40,10 +40,10 @@ def soft_alignment(
     (:func:`optical.losses.greedy_alignment`; each link carries mass 1/links).
     """
     english_batch, foreign_batch = teacher.tokenize([english]), student.tokenize([foreign])
-    was_training = student.training
-    student.eval()
+    modes = teacher.training, student.training
+    teacher.eval(), student.eval()  # no dropout: a plan is a property of the weights
     teacher_tokens, student_tokens = teacher(english_batch), student(foreign_batch)
-    student.train(was_training)
+    teacher.train(modes[0]), student.train(modes[1])
     if hard:
         out = hard_alignment_loss(teacher_tokens, student_tokens)
     else:

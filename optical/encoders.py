@@ -119,6 +119,7 @@ class TokenEncoder(nn.Module):
         self.added_pieces: list[str] = []  # WordPiece pieces added to the model's vocabulary (add_pieces)
         self.trained_by: dict | None = None  # the TrainConfig (as a dict) of the run whose weights it holds
         self.run_spec: dict | None = None  # that run's specification (optical.run_spec.RunSpec), when it has one
+        self.eval()  # as from_pretrained leaves a model (no dropout); training switches it to train() and back
 
     def add_pieces(self, pieces: list[str]) -> None:
         """Extend the WordPiece vocabulary with ``pieces`` (``"##"`` marks a word-inner piece), in order.

@@ -231,10 +231,9 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     epsilon = config.train.flat().get("epsilon", OTSettings.epsilon)  # the plan drawn: OT's, at the run's epsilon
     before = soft_alignment(teacher, student, example.english, example.foreign, epsilon=epsilon)
 
-    clock = time.perf_counter()
     trained = run_training(progress=progress)
     timings["teacher states"] = trained.teacher_seconds
-    timings["train"] = time.perf_counter() - clock - trained.teacher_seconds
+    timings["train"] = trained.seconds  # the training loop, over every process that trained this student
 
     clock = time.perf_counter()
     objective = config.train.objective
@@ -356,6 +355,14 @@ def _write_summary(path, config, bitext_summary, benchmarks, rows, trained, num_
         f"- Time on {device.type} ({device_name(device)}, {torch.get_num_threads()} threads, "
         f"{training_precision(config.train, device)}, torch "
         f"{torch.__version__}): " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings.items()) + ".",
+        *(
+            [
+                f"- Training resumed from the kept checkpoint at step {trained.resumed_at:,} of {trained.steps:,}: "
+                "its time is that of the processes that trained it, the other timings this run's."
+            ]
+            if trained.resumed_at
+            else []
+        ),
         "",
     ]
     path.write_text("\n".join(lines), encoding="utf-8")

@@ -141,6 +141,7 @@ class TrainResult:
     plan_entropy: list[float] = field(default_factory=list)  # per step, objectives with a plan (else NaN)
     steps: int = 0
     seconds: float = 0.0  # the training loop, over every process that trained this run
+    resumed_at: int = 0  # the step this process resumed from (a kept checkpoint's; 0: trained from the start)
     teacher_seconds: float = 0.0  # computing the teacher states the cache lacked (0 when all were cached)
 
 
@@ -382,6 +383,7 @@ def train(
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"][rank].cpu())
         result.losses, step = state["losses"], state["step"]
+        result.resumed_at = step
         result.pooled_cosine, result.plan_entropy = state["pooled_cosine"], state["plan_entropy"]
         earlier_seconds = state.get("seconds", 0.0)  # checkpoints before 2026-12-01 lack it
         if "on_step" in state and hasattr(on_step, "load_state_dict"):

@@ -71,9 +71,13 @@ def test_main_job_trains_evaluates_and_writes_results_and_figures(tmp_path, work
         assert {f"{collection}.ot.trec", f"{collection}.zero-shot.trec"} <= runs
         assert (work_dir / "collections" / collection / "qrels.txt").is_file()
 
+    assert "Training resumed" not in summary
     main(args)  # a second run resumes its finished checkpoint, reuses the document cache, replaces its rows
     rerun = pd.read_csv(out / "results.csv")
     pd.testing.assert_frame_equal(rerun, results)
+    steps = re.search(r"= (\d+) steps of", summary)[1]
+    resumed = f"Training resumed from the kept checkpoint at step {steps} of {steps}"
+    assert resumed in (out / "main_en-ny.md").read_text()
 
 
 def test_main_job_trains_on_a_user_tsv(tmp_path, work_dir):

@@ -132,6 +132,22 @@ def test_soft_alignment_is_a_labelled_plan(teacher):
     assert alignment.plan.sum() == pytest.approx(1.0, abs=1e-4)
 
 
+def test_encoders_start_and_stay_without_dropout_and_plans_are_deterministic(teacher):
+    """A new encoder is in eval mode, as from_pretrained leaves a model, and encoding keeps it there (it used to
+    restore the wrapper's default train mode, so a teacher encoded with dropout afterwards); a plan is computed
+    without dropout whatever mode its encoders are in, and leaves their modes as they were."""
+    from optical.encoders import TokenEncoder
+
+    fresh = TokenEncoder(teacher.model_name, max_length=32)
+    assert not any(module.training for module in fresh.modules())
+    fresh.encode_texts(["God is love."])
+    assert not any(module.training for module in fresh.modules())
+    reference = soft_alignment(fresh, fresh, "God is love.", "Mulungu ndiye chikondi.").cost
+    fresh.train()
+    assert soft_alignment(fresh, fresh, "God is love.", "Mulungu ndiye chikondi.").cost == reference
+    assert all(module.training for module in fresh.modules())
+
+
 def test_length_sorted_encoding_returns_the_given_order(teacher):
     """embed and encode_tokens encode longest first but give each text its own row back."""
     from optical.late_interaction import encode_tokens
