@@ -7,7 +7,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from functools import cache
 from pathlib import Path
@@ -43,6 +43,14 @@ __all__ = [
 ]
 
 DEVICES = ("auto", "cpu", "cuda")
+# TrainConfig fields a run's label leaves out: results rows have columns for them, or they do not change the student
+UNLABELLED = ("objective", "epochs", "seed", "device", "amp", "checkpoint_every")
+
+
+def recipe_label(name: str, recipe: Iterable[tuple[str, object]]) -> str:
+    """``name``, or ``name[setting=value,...]`` for a recipe: how tables name a variant, e.g. ``ot[epsilon=0.05]``."""
+    recipe = list(recipe)
+    return name + ("[" + ",".join(f"{setting}={value}" for setting, value in recipe) + "]" if recipe else "")
 
 
 @dataclass
@@ -124,6 +132,12 @@ class TrainConfig:
         """The run's settings and every setting of its objective, defaults included, as one flat dict."""
         run = {name: value for name, value in asdict(self).items() if name != "objective_settings"}
         return {**run, **asdict(self.settings())}
+
+    @property
+    def label(self) -> str:
+        """How results rows and figures name the run: ``ot``, or with the settings it changes ``ot[epsilon=0.05]``
+        (those off their defaults, less the ones rows have columns for or that do not change the student)."""
+        return recipe_label(self.objective, sorted(self.non_default(ignore=UNLABELLED).items()))
 
     def non_default(self, ignore: tuple[str, ...] = ()) -> dict:
         """The flat settings off their defaults (the run's against TrainConfig's, the objective's against its own),

@@ -19,7 +19,7 @@ from optical.data.greek import GREEK, aligned_verses
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.plots import plot_transport_plan
 from optical.results import NO_SCORING, record_results
-from optical.train import CHECKPOINT_NAME, SPEC_NAME, load_student_weights
+from optical.train import CHECKPOINT_NAME, SPEC_NAME, TrainConfig, load_student_weights
 from optical.word_alignment import Links, agreement, eflomal_links, hard_links, human_links, plan_links, pretokenize
 
 MEASURES = ["precision", "recall", "f1", "aer"]
@@ -144,13 +144,14 @@ def run_transport_plans(config: TransportPlanConfig, plans: HeldOutPlans | None 
     eflomal's links are scored too. plans: from :func:`load_held_out_plans` (loaded here when not given).
     Writes ``transport_plans_en-<lang>.png`` and ``alignment_agreement_en-<lang>.md`` and records the
     mean link precision, recall, F1 and AER in ``results.csv`` (study ``alignment``, or
-    ``alignment-human`` against human links; objectives ``zero-shot``, the objective the checkpoint was
-    trained with (e.g. ``ot``), each with `` greedy``, and ``eflomal``).
+    ``alignment-human`` against human links; objectives ``zero-shot``, the checkpoint's run as its settings name
+    it (:attr:`TrainConfig.label`, e.g. ``ot`` or ``ot[word_embeddings=trim]``), each with `` greedy``, and the
+    eflomal rows).
     """
     plans = plans or load_held_out_plans(config)
     if plans.trained.trained_by is None:
         raise ValueError(f"{plans.checkpoint} records no training configuration: give a checkpoint that train() wrote")
-    trained = plans.trained.trained_by["objective"]  # what the checkpoint says trained it
+    trained = TrainConfig.from_flat(plans.trained.trained_by).label  # what the checkpoint says trained it
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, shown = [], []

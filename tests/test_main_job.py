@@ -156,6 +156,11 @@ def test_main_job_on_a_user_collection(tmp_path, work_dir, bitext, search):
     assert {line.split()[0] for line in run} == set(queries)
     assert all("#" not in line.split()[2] for line in run)  # passages were scored back to their documents
     assert "Search: `{" in (tmp_path / "out" / "main_en-ny.md").read_text()
+    if search == ["--index", "flat"]:  # once: a run with another recipe gets rows of its own
+        main([*args, "--device", "cpu", "--epsilon", "0.05"])
+        both = pd.read_csv(tmp_path / "out" / "results.csv")
+        assert set(both.objective) == {"zero-shot", "ot", "ot[epsilon=0.05]"}
+        pd.testing.assert_frame_equal(both[both.objective != "ot[epsilon=0.05]"].reset_index(drop=True), results)
 
 
 def test_main_job_adds_the_fused_bitext_only_system(tmp_path, work_dir, bitext):

@@ -47,3 +47,19 @@ def test_checkpoint_folder_depends_on_training_settings_only(tmp_path):
     first = key(train_bitext=str(bitext))
     bitext.write_text("In the beginning\tPoyamba\n")
     assert key(train_bitext=str(bitext)) != first  # a user's bitext by its content, not its name
+
+
+def test_a_run_is_labelled_by_the_settings_that_change_its_student():
+    """Results rows name a run by its objective and the settings it changes (the studies' recipe labels), so a
+    main job with another recipe never overwrites the default's rows; epochs and seed have columns of their own,
+    device, precision and checkpointing do not change the student."""
+    from optical.study import StudyRun
+
+    assert TrainConfig().label == "ot" and TrainConfig(objective="kl").label == "kl"
+    assert TrainConfig.from_flat(epsilon=0.05).label == "ot[epsilon=0.05]"
+    assert TrainConfig.from_flat(epsilon=0.02).label == "ot"  # a setting given at its default changes nothing
+    assert TrainConfig(epochs=4, seed=3, device="cpu", amp=False, checkpoint_every=7).label == "ot"
+    tuned = TrainConfig.from_flat(objective="kl", kl_temperature=0.05, lr=5e-5, word_embeddings="trim")
+    assert tuned.label == "kl[kl_temperature=0.05,lr=5e-05,word_embeddings=trim]"
+    recipe = (("contrastive_weight", 0.1),)
+    assert TrainConfig.from_flat(dict(recipe)).label == StudyRun(recipe=recipe).label == "ot[contrastive_weight=0.1]"

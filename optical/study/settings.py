@@ -14,9 +14,7 @@ from optical.data import (
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, resolve_model_dir
 from optical.run_spec import EvaluationSpec, RunSpec
 from optical.search import SCORINGS
-from optical.train import (
-    TrainConfig,
-)
+from optical.train import TrainConfig, recipe_label
 from optical.vocabulary import fitting_max_length
 
 RECIPE_GRIDS: dict[str, list[dict]] = {  # the TrainConfig variants searched on the dev books, per objective
@@ -75,8 +73,7 @@ class StudyRun:
         """The objective as tables show it: ``ot``, ``ot+cs0.3`` (augmented), ``mlm+ot`` (pre-trained),
         ``ot[epsilon=0.05]`` (another recipe)."""
         label = ("mlm+" if self.pretrain_steps else "") + self.objective
-        label += f"+cs{self.augment_rate:g}" if self.augment_rate else ""
-        return label + ("[" + ",".join(f"{name}={value}" for name, value in self.recipe) + "]" if self.recipe else "")
+        return recipe_label(label + (f"+cs{self.augment_rate:g}" if self.augment_rate else ""), self.recipe)
 
 
 @dataclass
