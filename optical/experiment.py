@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -14,16 +13,9 @@ import pandas as pd
 import torch
 
 from optical.alignment import soft_alignment
-from optical.benchmark import BIBLE_COLLECTIONS, Benchmark, bible_benchmarks
-from optical.data import (
-    CLIRCollection,
-    bible_splits,
-    load_bible_bitext,
-    read_bitext,
-    sample_pairs,
-)
+from optical.benchmark import BIBLE_COLLECTIONS, Benchmark
+from optical.data import CLIRCollection
 from optical.data.topical import collection_statistics
-from optical.data.trec_collection import load_collection_dir, load_ir_dataset
 from optical.distributed import is_main_process
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.export import export_student
@@ -34,6 +26,7 @@ from optical.results import RESULT_COLUMNS, record_results
 from optical.run_spec import RunSpec
 from optical.search import DocumentSearch, SearchSettings
 from optical.systems import BitextSystems, FusedSystem
+from optical.task import Task
 from optical.train import TrainConfig, device_name, pick_device, train, training_precision
 from optical.vocabulary import TokenizationReport, tokenization_report, warn_about
 
@@ -64,12 +57,19 @@ class MainConfig:
     system: str = "student"  # student | fused: also BM25 and translate-encode on the training bitext's lexicon, fused
     fused_student_weight: float = 0.0  # with --system fused: the student's MaxSim run's weight (0: left out)
 
-    @property
-    def evaluated_on(self) -> str:
-        """The ``split`` of its results rows: the Bible split, or the user collection's folder name."""
-        if self.collection.startswith("irds:"):
-            return self.collection.removeprefix("irds:").replace("/", "_")
-        return Path(self.collection).name if self.collection else self.split
+    def task(self) -> Task:
+        """The data this job reads: its language's bitext (or ``train_bitext``) and collections (or ``collection``)."""
+        names = tuple(name.strip() for name in self.bible_collections.split(",") if name.strip())
+        return Task(
+            self.language,
+            split=self.split,
+            train_bitext=self.train_bitext,
+            collection=self.collection,
+            query_field=self.query_field,
+            bible_collections=names,
+            num_queries=self.num_queries,
+            verses_per_passage=self.verses_per_passage,
+        )
 
 
 def evaluate_encoder(
@@ -126,31 +126,6 @@ def _rows(
     )
 
 
-def _benchmarks(config: MainConfig) -> list[Benchmark]:
-    """The user's collection, or the Bible's held-out collections the config names (TREC files in work_dir)."""
-    if config.collection:
-        return [Benchmark(config.evaluated_on, _user_collection(config.collection, config.query_field))]
-    names = tuple(name.strip() for name in config.bible_collections.split(",") if name.strip())
-    benchmarks = bible_benchmarks(
-        config.language,
-        config.split,
-        names,
-        num_queries=config.num_queries,
-        verses_per_passage=config.verses_per_passage,
-    )
-    if not benchmarks:
-        raise ValueError(f"no collection to evaluate on: bible_collections={config.bible_collections!r}")
-    for benchmark in benchmarks:  # TREC files for other tools
-        benchmark.collection.write(Path(config.work_dir) / "collections" / benchmark.collection.name)
-    return benchmarks
-
-
-def _user_collection(location: str, query_field: str) -> CLIRCollection:
-    if location.startswith("irds:"):
-        return load_ir_dataset(location.removeprefix("irds:"), query_field=query_field)
-    return load_collection_dir(location, query_field=query_field)
-
-
 def _readable_pair(pairs, min_words: int = 6, max_words: int = 12):
     """The first pair of a short, plottable length (falls back to the first pair)."""
     return next((pair for pair in pairs if min_words <= len(pair.english.split()) <= max_words), pairs[0])
@@ -159,11 +134,12 @@ def _readable_pair(pairs, min_words: int = 6, max_words: int = 12):
 def run_spec(config: MainConfig) -> RunSpec:
     """The identity of the main job's student: the settings that decide its weights, not its evaluation; a user's
     bitext by its file name and content."""
-    bitext = "bible"
-    if config.train_bitext:
-        path = Path(config.train_bitext)
-        bitext = f"{path.name}@{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
-    data = {"language": config.language, "bitext": bitext, "train_pairs": config.train_pairs, "augment_rate": 0.0}
+    data = {
+        "language": config.language,
+        "bitext": config.task().bitext,
+        "train_pairs": config.train_pairs,
+        "augment_rate": 0.0,
+    }
     models = {"teacher": config.teacher, "student": config.student, "max_length": config.max_length}
     return RunSpec.trained(config.train, pretrain_steps=0, **data, **models)
 
@@ -182,19 +158,17 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     pair_name = f"en-{config.language}"
     device = pick_device(config.train.device)
 
-    if config.split not in ("dev", "test"):
-        raise ValueError(f"split must be dev or test, got {config.split!r}")
     if config.system not in SYSTEMS:
         raise ValueError(f"system must be one of {SYSTEMS}, got {config.system!r}")
     if not 0 <= config.fused_student_weight < 1:
         raise ValueError(f"fused_student_weight must be in [0, 1), got {config.fused_student_weight}")
-    training = read_bitext(config.train_bitext, language=config.language) if config.train_bitext else None
-    bible = load_bible_bitext(config.language) if training is None or not config.collection else None
-    splits = bible_splits(config.language)
-    pool = training.pairs if training is not None else bible.select(splits["train"])
-    train_pairs = sample_pairs(pool, config.train_pairs, config.train.seed)
-    example_pool = pool if config.collection else bible.select(splits[config.split])
-    benchmarks = _benchmarks(config)
+    task = config.task()
+    train_pairs = task.training_pairs(config.train_pairs, config.train.seed)
+    example_pool = task.training if config.collection else task.held_out
+    benchmarks = task.benchmarks
+    if not config.collection:  # the Bible's collections as TREC files, for other tools
+        for benchmark in benchmarks:
+            benchmark.collection.write(work_dir / "collections" / benchmark.collection.name)
     collection = benchmarks[0].collection  # the verse collection (or the user's): its queries' tokens reported
     timings["data"] = time.perf_counter() - clock
 
@@ -269,10 +243,10 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     record_results(rows, out_dir / "results.csv")
     summary = out_dir / f"main_{pair_name}.md"
     reports = []
-    if bible is not None:
-        reports.append(f"Bible: {bible.report.summary()}")
-    if training is not None:
-        reports.append(f"training TSV: {training.report.summary()}")
+    if not (config.train_bitext and config.collection):  # the Bible was read: for its training or held-out books
+        reports.append(f"Bible: {task.bible.report.summary()}")
+    if task.user_training is not None:
+        reports.append(f"training TSV: {task.user_training.report.summary()}")
     reports = "; ".join(reports)
     reports += ". Tokens (training pairs, queries): " + "; ".join(report.summary() for report in tokenization)
     if student.added_pieces:  # the tokenizer the trained student reads queries with
@@ -342,7 +316,7 @@ def _write_summary(path, config, bitext_summary, benchmarks, rows, trained, num_
     losses = trained.losses
     head, tail = sum(losses[:20]) / min(20, len(losses)), sum(losses[-20:]) / min(20, len(losses))
     lines = [
-        f"# Main job: en-{config.language}, {config.evaluated_on}",
+        f"# Main job: en-{config.language}, {config.task().evaluated_on}",
         "",
         *_benchmark_tables(benchmarks, rows),
         f"- Bitext: {bitext_summary}.",

@@ -27,10 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from optical.benchmark import bible_benchmarks
 from optical.codeswitch import link_counts, translate_words
-from optical.data.bible import bible_splits, load_bible_bitext
-from optical.data.bitext import BitextPair, sample_pairs
+from optical.data.bitext import BitextPair
 from optical.data.collection import CLIRCollection
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.files import kept_file, write_atomically
@@ -39,6 +37,7 @@ from optical.lexical import BM25Settings, LexicalSearch, translate_query, transl
 from optical.metrics import DEFAULT_MEASURES, Run, evaluate
 from optical.search import DocumentSearch, SearchSettings
 from optical.stats import paired_randomization_test
+from optical.task import Task
 
 
 class BitextSystems:
@@ -81,15 +80,11 @@ class BitextSystems:
         :mod:`optical.benchmark`), from the ``train_pairs`` training-book pairs drawn with ``seed``. The link counts
         are kept as ``lexicons/en-<language>-<pairs>-seed<seed>.counts.json`` in ``records_dir`` when given
         (committed: eflomal takes no seed, so counts induced again differ), else in ``work_dir``."""
-        bitext = load_bible_bitext(language)
-        splits = bible_splits(language)
-        found = bible_benchmarks(language, split, (collection,), num_queries=num_queries)
-        if not found:
-            raise FileNotFoundError(f"the {collection} collection needs Debian's sword-text-web and sword-dict-naves")
+        task = Task(language, split=split, bible_collections=(collection,), num_queries=num_queries)
         counts = f"lexicons/en-{language}-{train_pairs}-seed{seed}.counts.json"
         return cls(
-            sample_pairs(bitext.select(splits["train"]), train_pairs, seed),
-            found[0].collection,
+            task.training_pairs(train_pairs, seed),
+            task.benchmarks[0].collection,
             counts_cache=kept_file(counts, work_dir=work_dir, records_dir=records_dir),
             work_dir=work_dir,
             max_length=max_length,

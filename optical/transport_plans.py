@@ -14,11 +14,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from optical.alignment import SoftAlignment, soft_alignment
-from optical.data import BitextPair, bible_splits, books, load_bible_bitext, sample_pairs
+from optical.data import BitextPair, books, sample_pairs
 from optical.data.greek import GREEK, aligned_verses
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.plots import plot_transport_plan
 from optical.results import NO_SCORING, record_results
+from optical.task import Task
 from optical.train import CHECKPOINT_NAME, SPEC_NAME, TrainConfig, load_student_weights
 from optical.word_alignment import Links, agreement, eflomal_links, hard_links, human_links, plan_links, pretokenize
 
@@ -29,7 +30,9 @@ MEASURES = ["precision", "recall", "f1", "aer"]
 class TransportPlanConfig:
     """Soft token alignments of a trained student against reference word links (human or eflomal)."""
 
-    language: str = "ny"  # ny | es | grc (Greek: scored against human word alignments)
+    language: str = "ny"  # ny | es | grc (Greek: scored against human word alignments); any with your own bitext
+    train_bitext: str = ""  # a TSV (English, foreign) eflomal learns from; "" for the Bible's training books
+    held_out_bitext: str = ""  # a TSV of the pairs drawn and scored; "" for the Bible's split books
     checkpoint: str = ""  # a training checkpoint (last.pt); empty: the newest main-job checkpoint of the language
     teacher: str = DEFAULT_MODEL  # all-MiniLM-L6-v2 | multilingual-e5-small (packaged) | a local Hugging Face folder
     student: str = DEFAULT_MODEL  # the model the checkpoint's student started from
@@ -101,11 +104,15 @@ def load_held_out_plans(config: TransportPlanConfig) -> HeldOutPlans:
     For a language with human alignments (Greek) those are the references, and eflomal's links are kept beside
     them twice: learned from the training pairs only, and learned from the scored pairs too.
     """
-    bitext = load_bible_bitext(config.language)
-    splits = bible_splits(config.language)
-    scored = [pair for pair in bitext.select(splits[config.split]) if 6 <= len(pair.english.split()) <= 20]
+    task = Task(
+        config.language,
+        split=config.split,
+        train_bitext=config.train_bitext,
+        held_out_bitext=config.held_out_bitext,
+    )
+    scored = [pair for pair in task.held_out if 6 <= len(pair.english.split()) <= 20]
     scored = sample_pairs(scored, config.num_scored, seed=0)
-    learn_from = sample_pairs(bitext.select(splits["train"]), config.reference_pairs, seed=0)
+    learn_from = task.training_pairs(config.reference_pairs, seed=0)
     teacher = TokenEncoder(config.teacher, max_length=config.max_length)
     untrained = TokenEncoder(config.student, max_length=config.max_length)
     checkpoint = Path(config.checkpoint or latest_checkpoint(config.work_dir, config.language, config.student))
@@ -118,7 +125,7 @@ def load_held_out_plans(config: TransportPlanConfig) -> HeldOutPlans:
 
     transductive = eflomal_links(*words(scored + learn_from))[: len(scored)]
     encoders = (teacher, untrained, trained, checkpoint)
-    if config.language != GREEK:
+    if config.language != GREEK or not task.held_out_from_bible:
         return HeldOutPlans(scored, transductive, *encoders, eflomal_training_pairs=len(learn_from))
     verses = aligned_verses(books())
     human = [human_links(verses[pair.pair_id], teacher.tokenizer, untrained.tokenizer) for pair in scored]

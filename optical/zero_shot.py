@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from optical.benchmark import BIBLE_COLLECTIONS, bible_benchmarks
-from optical.data import bible_splits, load_bible_bitext
+from optical.benchmark import BIBLE_COLLECTIONS
 from optical.data.topical import random_map
 from optical.encoders import DEFAULT_MAX_LENGTH, TokenEncoder
 from optical.results import NO_SCORING
 from optical.search import SCORINGS, DocumentSearch, SearchSettings, search_each
+from optical.task import Task
 
 __all__ = [
     "ENGLISH_QUERIES",
@@ -49,10 +49,9 @@ def zero_shot_results(
     included): each model on the foreign queries (objective = the model's name) and on their English sides
     (name + :data:`ENGLISH_QUERIES`), under each scoring; and the random ranking's MAP (objective ``random``,
     scoring ``-``)."""
-    english_of = {
-        pair.pair_id: pair.english for pair in load_bible_bitext(language).select(bible_splits(language)[split])
-    }
-    benchmarks = bible_benchmarks(language, split, collections, num_queries=num_queries)
+    task = Task(language, split=split, bible_collections=collections, num_queries=num_queries)
+    english_of = {pair.pair_id: pair.english for pair in task.held_out}
+    benchmarks = task.benchmarks
     rows = [
         (benchmark.label, "random", NO_SCORING, "MAP", random_map(benchmark.collection)) for benchmark in benchmarks
     ]

@@ -130,6 +130,42 @@ def test_transport_plans_against_reference_links(tmp_path, teacher, language, tr
     assert ("human word alignments" in table) == (language == "grc")
 
 
+def test_transport_plans_of_a_users_bitext(tmp_path, teacher, bitext):
+    """A language without a packaged Bible: eflomal learns from the user's training TSV, pairs come from theirs."""
+    import copy
+
+    from test_task import write_tsv
+
+    from optical.data import read_bitext
+    from optical.train import TrainConfig, train
+
+    training = write_tsv(tmp_path / "train.tsv", bitext.pairs[:300])
+    held_out = write_tsv(tmp_path / "held.tsv", bitext.pairs[300:360])
+    student = copy.deepcopy(teacher).requires_grad_(True)
+    config = TrainConfig(epochs=1, batch_size=16, device="cpu")
+    pairs = read_bitext(training, language="xx").pairs[:32]
+    train(student, teacher, pairs, config, checkpoint_dir=tmp_path / "ckpt", progress=False)
+    figures = tmp_path / "figures"
+    execute(
+        "transport_plans.ipynb",
+        tmp_path,
+        LANGUAGE="xx",
+        CHECKPOINT=str(tmp_path / "ckpt" / "last.pt"),
+        TRAIN_BITEXT=training,
+        HELD_OUT_BITEXT=held_out,
+        NUM_SHOWN=1,
+        NUM_SCORED=4,
+        REFERENCE_PAIRS=300,
+        OUT_DIR=str(figures),
+    )
+    results = pd.read_csv(figures / "results.csv")
+    assert set(results.language) == {"en-xx"} and set(results.study) == {"alignment"}
+    assert (
+        "4 held-out test pairs; eflomal learned from them and 300 training pairs"
+        in (figures / "alignment_agreement_en-xx.md").read_text()
+    )
+
+
 def load_batch_runner():
     spec = importlib.util.spec_from_file_location(
         "regenerate_figures", NOTEBOOKS.parent / "scripts/regenerate_figures.py"

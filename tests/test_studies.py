@@ -173,6 +173,27 @@ def test_clean_only_settings_score_neither_switched_queries_nor_bitext(settings)
     assert set(scores.query_set) == {"clean"} and set(scores.scoring) == {"dense", "maxsim"}
 
 
+def test_a_study_trains_and_scores_on_a_users_bitext_and_collection(settings, tmp_path, bitext):
+    """A language without a packaged Bible: its TSVs train and give the held-out pairs, its folder is searched."""
+    from test_main_job import write_user_collection
+    from test_task import write_tsv
+
+    write_user_collection(tmp_path / "my-trec", bitext)
+    user = replace(
+        settings,
+        train_bitext=write_tsv(tmp_path / "train.tsv", bitext.pairs[:400]),
+        held_out_bitext=write_tsv(tmp_path / "held.tsv", bitext.pairs[400:430]),
+        collection=str(tmp_path / "my-trec"),
+    )
+    runs = [StudyRun("xx", "zero-shot", train_pairs=0, epochs=0), StudyRun("xx", "ot", train_pairs=16)]
+    scores = run_study(runs, user, progress=False)
+    assert set(scores.label) == {"zero-shot", "ot"} and set(scores.query_set) == {"clean", "switch=0.5", "bitext"}
+    record = studies.score_run(runs[1], user)
+    assert set(record["clir"]["maxsim"]["MAP"]) == set(write_user_collection(tmp_path / "again", bitext))
+    assert record["spec"]["bitext"].startswith("train.tsv@") and record["evaluation"]["collection"] == "my-trec"
+    assert (Path(settings.work_dir) / "lexicons" / f"{record['spec']['bitext']}-en-xx-400.json").exists()
+
+
 def test_mean_std_table_by_one_or_several_columns():
     summary = pd.DataFrame(
         {
@@ -454,3 +475,4 @@ def test_a_study_checkpoint_is_trained_once_and_a_killed_one_resumes(settings, m
             studies.study_checkpoint(StudyRun(objective="zero-shot"), settings)
     finally:
         shutil.rmtree(path.parent)  # 270 MB in the session's folder
+

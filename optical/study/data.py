@@ -1,5 +1,6 @@
 """What every run of a language shares, built lazily and cached per process: the teacher, the training
-pairs, the held-out collection and its searches, the held-out bitext and the lexicons eflomal induces.
+pairs, the held-out collection and its searches, the held-out bitext and the lexicons eflomal induces. The data
+come from the settings' :class:`~optical.task.Task` (the Bible's, or the user's bitext and collection).
 """
 
 from __future__ import annotations
@@ -13,22 +14,13 @@ from pathlib import Path
 import torch
 
 from optical.codeswitch import Lexicon, code_switch, induce_lexicon
-from optical.data import (
-    Bitext,
-    BitextPair,
-    CLIRCollection,
-    bible_clir_collection,
-    bible_splits,
-    load_bible_bitext,
-    sample_pairs,
-)
+from optical.data import BitextPair, CLIRCollection, sample_pairs
 from optical.encoders import TokenEncoder
 from optical.files import kept_file
 from optical.search import DocumentSearch, SearchSettings
 from optical.study.settings import StudyRun, StudySettings
-from optical.train import (
-    pick_device,
-)
+from optical.task import Task
+from optical.train import pick_device
 
 
 class StudyData:
@@ -37,25 +29,24 @@ class StudyData:
 
     def __init__(self, settings: StudySettings, language: str) -> None:
         self.settings, self.language = settings, language
-        self.bitext = load_bible_bitext(language)
-        self.splits = bible_splits(language)
-        self.training = self.bitext.select(self.splits["train"])
+        self.task: Task = settings.task(language)
         max_length = settings.max_length_for(language)
         teacher = TokenEncoder(settings.teacher, max_length=max_length).eval().requires_grad_(False)
         self.teacher = teacher.to(pick_device(settings.train.device))  # documents are encoded where training runs
 
-    @cached_property
-    def held_out(self) -> Bitext:
-        return self.bitext.select(self.splits[self.settings.split])
+    @property
+    def training(self) -> list[BitextPair]:
+        """Every pair a run of this language may train on (a run draws its own, :meth:`Task.training_pairs`)."""
+        return self.task.training
 
-    @cached_property
+    @property
     def collection(self) -> CLIRCollection:
-        name = f"bible-en-{self.language}-{self.settings.split}"
-        return bible_clir_collection(self.held_out, name=name, num_queries=self.settings.num_queries)
+        """The collection every run is scored on: the Bible's verse collection of the split, or the user's."""
+        return self.task.benchmarks[0].collection
 
     @cached_property
     def bitext_pairs(self) -> list[BitextPair]:
-        return sample_pairs(self.held_out, self.settings.bitext_pairs, seed=1)
+        return sample_pairs(self.task.held_out, self.settings.bitext_pairs, seed=1)
 
     @cached_property
     def bitext_english(self) -> torch.Tensor:
@@ -76,9 +67,14 @@ class StudyData:
 
     @cached_property
     def lexicon(self) -> Lexicon:
-        lexicon_source = sample_pairs(self.training, self.settings.lexicon_pairs, seed=0)
-        name = f"en-{self.language}-{self.settings.lexicon_pairs}.json"
+        lexicon_source = self.task.training_pairs(self.settings.lexicon_pairs, seed=0)
+        name = self.lexicon_name(f"en-{self.language}-{self.settings.lexicon_pairs}.json")
         return kept_lexicon(lexicon_source, self.teacher.tokenizer, self.settings, name)
+
+    def lexicon_name(self, name: str) -> str:
+        """A lexicon's file name: ``name`` for the Bible's, else prefixed with the user's bitext (its file name and
+        hash), so a lexicon of one bitext is never read for another."""
+        return name if self.task.bitext == "bible" else f"{self.task.bitext}-{name}"
 
     def prepare(self) -> StudyData:
         """Build every part now: the documents encoded (cached in ``work_dir``) and the lexicon induced (kept)."""
@@ -111,8 +107,8 @@ def run_lexicon(run: StudyRun, settings: StudySettings, shared: StudyData) -> Le
     dictionary-translate translates with it and code-switched training copies switch with it, so
     neither sees more bitext than the students it is compared with.
     """
-    pairs = sample_pairs(shared.training, run.train_pairs, run.seed)
-    name = f"en-{run.language}-{run.train_pairs}-seed{run.seed}.json"
+    pairs = shared.task.training_pairs(run.train_pairs, run.seed)
+    name = shared.lexicon_name(f"en-{run.language}-{run.train_pairs}-seed{run.seed}.json")
     return kept_lexicon(pairs, shared.teacher.tokenizer, settings, name)
 
 

@@ -13,12 +13,6 @@ import pandas as pd
 import torch
 
 from optical.codeswitch import translate_words
-from optical.data import (
-    bible_clir_collection,
-    bible_splits,
-    load_bible_bitext,
-    sample_pairs,
-)
 from optical.encoders import TokenEncoder
 from optical.losses import OBJECTIVES
 from optical.metrics import DEFAULT_MEASURES, evaluate
@@ -313,9 +307,7 @@ def learning_curves(runs: list[StudyRun], settings: StudySettings) -> pd.DataFra
 
 def _curve_query_ids(settings: StudySettings, language: str) -> list[str]:
     """The ids of the dev queries a learning curve scores: the first ``curve_queries`` of the study's draw."""
-    held_out = load_bible_bitext(language).select(bible_splits(language)["dev"])
-    collection = bible_clir_collection(held_out, name="curve", num_queries=settings.curve_queries)
-    return list(collection.queries)
+    return list(curve_settings(settings).task(language).benchmarks[0].collection.queries)
 
 
 def training_logs(runs: list[StudyRun], settings: StudySettings) -> pd.DataFrame:
@@ -343,8 +335,7 @@ def kl_targets(
     """
     from optical.hard_negatives import mine_hard_negatives, teacher_score_distribution
 
-    training = load_bible_bitext(language).select(bible_splits(language)["train"])
-    english = [pair.english for pair in sample_pairs(training, train_pairs, seed)]
+    english = [pair.english for pair in settings.task(language).training_pairs(train_pairs, seed)]
     teacher = TokenEncoder(settings.teacher, max_length=settings.max_length_for(language)).eval().requires_grad_(False)
     order = np.random.default_rng(seed).permutation(len(english)).tolist()
     batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]

@@ -8,12 +8,11 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from optical.data import (
-    load_bible_bitext,
-)
+from optical.data import load_bible_bitext
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, resolve_model_dir
 from optical.run_spec import EvaluationSpec, RunSpec
 from optical.search import SCORINGS
+from optical.task import Task
 from optical.train import TrainConfig, recipe_label
 from optical.vocabulary import fitting_max_length
 
@@ -82,6 +81,10 @@ class StudySettings:
 
     split: str = "test"  # dev (Gospels) to choose settings, test (Acts-Revelation) to report
     num_queries: int = 500
+    train_bitext: str = ""  # a two-column TSV (English, foreign) to train on; "" for the Bible's training books
+    held_out_bitext: str = ""  # a TSV of held-out pairs for bitext retrieval; "" for the Bible's split books
+    collection: str = ""  # your own collection (a folder of TREC files, or irds:<id>); "" for the Bible's verses
+    query_field: str = "title"  # of your collection's TREC topics: title | description | title+description
     scorings: tuple[str, ...] = SCORINGS  # the clean queries are scored each way: dense | maxsim
     switch_rates: tuple[float, ...] = (0.1, 0.25, 0.5)  # code-switched query sets besides the clean one (dense)
     bitext_pairs: int = 1000  # held-out pairs for bitext retrieval (0: none)
@@ -105,11 +108,25 @@ class StudySettings:
         if self.curve_every and "dense" not in self.scorings:
             raise ValueError("a learning curve keeps the best step by dense MAP: include 'dense' in scorings")
 
+    def task(self, language: str) -> Task:
+        """The data of ``language``'s runs: the training pairs, the held-out pairs of bitext retrieval and the
+        collection they are scored on (the Bible's verse collection of ``split``, or ``collection``)."""
+        return Task(
+            language,
+            split=self.split,
+            train_bitext=self.train_bitext,
+            held_out_bitext=self.held_out_bitext,
+            collection=self.collection,
+            query_field=self.query_field,
+            bible_collections=("verse",),
+            num_queries=self.num_queries,
+        )
+
     def spec(self, run: StudyRun) -> RunSpec:
         """The identity of ``run``'s student under these settings (of an untrained system: its model and lexicon)."""
         data = {
             "language": run.language,
-            "bitext": "bible",
+            "bitext": self.task(run.language).bitext,
             "train_pairs": run.train_pairs,
             "augment_rate": run.augment_rate,
             "pretrain_steps": run.pretrain_steps,
@@ -144,7 +161,7 @@ class StudySettings:
     def evaluation(self, language: str) -> EvaluationSpec:
         """How every run of ``language`` is scored under these settings."""
         return EvaluationSpec(
-            collection=f"bible-en-{language}-{self.split}",
+            collection=self.task(language).collection_name,
             num_queries=self.num_queries,
             scorings=tuple(self.scorings),
             switch_rates=tuple(self.switch_rates),

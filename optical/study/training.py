@@ -10,10 +10,7 @@ from pathlib import Path
 import torch
 
 from optical.codeswitch import code_switch
-from optical.data import (
-    BitextPair,
-    sample_pairs,
-)
+from optical.data import BitextPair
 from optical.encoders import TokenEncoder
 from optical.metrics import evaluate
 from optical.search import search_each
@@ -28,8 +25,9 @@ from optical.train import (
 
 
 def curve_settings(settings: StudySettings) -> StudySettings:
-    """The settings a learning curve scores with: the dev books, ``curve_queries`` queries."""
-    return replace(settings, split="dev", num_queries=settings.curve_queries, curve_every=0)
+    """The settings a learning curve scores with: the Bible's dev books (also for a study scored on your own
+    collection, whose queries must not choose the step), ``curve_queries`` queries."""
+    return replace(settings, split="dev", num_queries=settings.curve_queries, curve_every=0, collection="")
 
 
 def train_student(
@@ -42,7 +40,7 @@ def train_student(
     torch.manual_seed(run.seed)
     max_length = settings.max_length_for(run.language)
     student = TokenEncoder(settings.student, max_length=max_length, output_dim=shared.teacher.dim)
-    pairs = sample_pairs(shared.training, run.train_pairs, run.seed)
+    pairs = shared.task.training_pairs(run.train_pairs, run.seed)
     if run.pretrain_steps:
         foreign = [pair.foreign for pair in shared.training]
         mlm_pretrain(student, foreign, steps=run.pretrain_steps, lr=settings.train.lr, seed=run.seed, progress=progress)
