@@ -476,3 +476,18 @@ def test_a_study_checkpoint_is_trained_once_and_a_killed_one_resumes(settings, m
     finally:
         shutil.rmtree(path.parent)  # 270 MB in the session's folder
 
+
+def test_the_fair_trial_preset_finds_every_committed_record_of_rq1():
+    """RQ1, RQ3 and RQ4 name the preset instead of retyping its budget: the records they read stay theirs."""
+    from optical.study import FINAL_RECIPES, PRESETS
+
+    budget = PRESETS["fair-trial"]
+    records = Path(__file__).resolve().parent.parent / "figures" / "runs"
+    settings = budget.settings(split="test", num_queries=500, score_last=True, records_dir=str(records))
+    objectives = ["ot", "hard-align", "kl", "mse", "cls-mse", "contrastive", "zero-shot", "dictionary-translate"]
+    runs = budget.runs(["ny"], objectives, recipes=FINAL_RECIPES)
+    assert len(runs) == 3 * 10 + 1 + 3  # 10 trained labels and dictionary-translate, 3 seeds each; one zero-shot
+    assert all((records / f"{settings.key(run)}.json.gz").exists() for run in runs)
+    assert budget.changed({"seeds": [0]}).runs(["ny"], ["ot"]) == [studies.StudyRun("ny", "ot", 16000, epochs=4)]
+    with pytest.raises(ValueError, match="a budget has no \\['seed'\\]"):
+        budget.changed({"seed": 1})

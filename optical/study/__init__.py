@@ -14,13 +14,14 @@ notebooks keep them in ``figures/runs/``, committed, so another machine continue
 last one stopped) or else cached under ``work_dir/studies``, so a notebook that is rerun or
 interrupted only trains what is missing.
 
-Modules: ``settings`` (runs, settings, recipes, grids), ``data`` (what a language's runs share), ``records``
-(kept scores), ``training`` (a study's student, its learning curve), ``runner`` (scoring runs, their long
-tables, significance: the paired bootstrap over queries and seeds), ``tables`` (summaries, Holm-corrected families,
-verdicts, results rows).
+Modules: ``settings`` (runs, settings, recipes, grids), ``presets`` (named budgets: the fair trial's), ``data``
+(what a language's runs share), ``records`` (kept scores), ``training`` (a study's student, its learning curve),
+``runner`` (scoring runs, their long tables, significance: the paired bootstrap over queries and seeds), ``tables``
+(summaries, Holm-corrected families, verdicts, results rows).
 """
 
 from optical.study.data import StudyData, run_lexicon, study_data
+from optical.study.presets import PRESETS, Budget
 from optical.study.runner import (
     fill_cache,
     kl_targets,
@@ -56,6 +57,8 @@ from optical.study.tables import (
 from optical.study.training import LearningCurve, study_checkpoint
 
 __all__ = [
+    "PRESETS",
+    "Budget",
     "CLEAN_QUERIES_ONLY",
     "FINAL_RECIPES",
     "NO_BITEXT",

@@ -1,0 +1,55 @@
+"""Named budgets of a study's students, written once: the notebooks that share runs (RQ1, RQ3 and RQ4 score the
+same students of the fair trial) name the budget instead of retyping its numbers, so they cannot drift apart.
+
+>>> budget = PRESETS["fair-trial"].changed({"seeds": [0]})  # a quick look at one seed
+>>> budget.train_pairs, budget.epochs, budget.seeds
+(16000, 4, [0])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+from optical.study.settings import StudyRun, StudySettings, grid
+from optical.train import TrainConfig
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What every student of a study gets: pairs, epochs, seeds and learning rate, and how the step it is scored
+    at is chosen (``curve_every`` > 0: the best dense dev MAP of a curve on the dev books; 0: the last step)."""
+
+    train_pairs: int  # training pairs drawn per run
+    epochs: int  # passes over them
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    lr: float = 1e-4  # peak learning rate
+    curve_every: int = 0  # steps between dev evaluations (0: no curve, the last step is scored)
+    curve_queries: int = 200  # dev queries per curve point
+    patience: int = 0  # > 0: stop once dense dev MAP has not risen for this many steps
+
+    def changed(self, changes: dict) -> Budget:
+        """This budget with ``changes`` (field -> value) applied; an unknown field is refused."""
+        unknown = set(changes) - {spec.name for spec in fields(self)}
+        if unknown:
+            raise ValueError(f"a budget has no {sorted(unknown)}; its fields: {[spec.name for spec in fields(self)]}")
+        return replace(self, **changes)
+
+    def runs(self, languages: list[str], objectives: list[str], recipes: dict | None = None) -> list[StudyRun]:
+        """Every run of ``objectives`` (each recipe of ``recipes``) per language and seed, at this budget."""
+        return grid(languages, objectives, self.seeds, [self.train_pairs], recipes=recipes, epochs=self.epochs)
+
+    def settings(self, device: str = "auto", **settings) -> StudySettings:
+        """:class:`StudySettings` with this budget's learning rate and curve, and ``settings`` (other fields)."""
+        return StudySettings(
+            curve_every=self.curve_every,
+            curve_queries=self.curve_queries,
+            patience=self.patience,
+            train=TrainConfig(lr=self.lr, device=device),
+            **settings,
+        )
+
+
+PRESETS: dict[str, Budget] = {
+    # The common budget of the objectives' fair trial: 2,000 steps of 32, each run scored at its best dev step.
+    "fair-trial": Budget(train_pairs=16000, epochs=4, seeds=[0, 1, 2], curve_every=100, curve_queries=200),
+}
