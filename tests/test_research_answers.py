@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import optical.study.runner as runner
-from optical.study import FINAL_RECIPES, StudySettings, grid, score_run
+from optical.study import FINAL_RECIPES, PRESETS, StudySettings, grid, score_run
 from optical.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,15 +82,15 @@ def study_settings(parameters: dict, **fields) -> StudySettings:
 
 def fair_trial(parameters: dict) -> tuple[list, StudySettings]:
     """The runs and settings of RQ1 and RQ4 (which share the fair trial's runs), as their notebooks build them."""
-    runs = grid(
-        parameters["LANGUAGES"], parameters["OBJECTIVES"], parameters["SEEDS"], [parameters["TRAIN_PAIRS"]],
-        recipes=parameters["RECIPES"] or FINAL_RECIPES, epochs=parameters["EPOCHS"],
-    )  # fmt: skip
-    settings = study_settings(
-        parameters,
-        curve_every=parameters["CURVE_EVERY"],
-        curve_queries=parameters["CURVE_QUERIES"],
+    budget = PRESETS[parameters["PRESET"]].changed(parameters["BUDGET"])
+    recipes = parameters["RECIPES"] or FINAL_RECIPES
+    runs = budget.runs(parameters["LANGUAGES"], parameters["OBJECTIVES"], recipes=recipes)
+    settings = budget.settings(
+        split=parameters["SPLIT"],
+        num_queries=parameters["NUM_QUERIES"],
+        scorings=tuple(parameters["SCORINGS"]),
         score_last=True,
+        records_dir=str(ROOT / "figures" / "runs"),
         **parameters["EXTRA_SETTINGS"],
     )
     return runs, settings
