@@ -1,4 +1,5 @@
-"""Hard negatives for score distillation: the training English sentences the teacher finds closest to each one.
+"""Hard negatives for score distillation (KL's ``hard_negatives``) and contrastive distillation (its ``negatives``):
+the training English sentences the teacher finds closest to each one.
 
 With in-batch candidates only, the teacher's softmax over its own English sentence and 31 random
 others is one-hot at any useful temperature (the sentence itself scores cos 1), so KL distillation
@@ -10,6 +11,7 @@ about how the teacher ranks.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -68,6 +70,18 @@ def mine_hard_negatives(
         scores[groups[rows, None] == groups[None, :]] = float("-inf")  # itself and verbatim repeats
         nearest[rows] = scores.topk(k, dim=1).indices
     return HardNegatives(vectors, nearest, groups)
+
+
+def prepare_batch_negatives(
+    k: int, teacher: TokenEncoder, english: list[str], cache_dir: str | os.PathLike | None
+) -> Callable[[list[int]], dict[str, torch.Tensor]] | None:
+    """An objective's ``prepare`` (:class:`~optical.losses.objective.Objective`): each training pair's k nearest
+    English sentences by the teacher (at most all the others), as the ``negatives`` of every batch; None for k = 0."""
+    k = min(k, len(english) - 1)
+    if k <= 0:
+        return None
+    negatives = mine_hard_negatives(teacher, english, k, cache_dir=cache_dir)
+    return lambda indices: {"negatives": negatives.for_batch(indices)}
 
 
 def teacher_score_distribution(

@@ -59,6 +59,7 @@ STUDIES = (  # (notebook, executed copy, parameters of its own)
     ("learning_curves.ipynb", "learning_curves.ipynb", {}),
     ("ot_recipe.ipynb", "ot_recipe.ipynb", {}),
     ("ot_recipe.ipynb", "kl_recipe.ipynb", {"OBJECTIVE": "kl"}),  # KL's temperature and hard negatives
+    ("ot_recipe.ipynb", "contrastive_recipe.ipynb", {"OBJECTIVE": "contrastive"}),  # temperature, KL's candidates
     ("rq1_ot_vs_baselines.ipynb", "rq1_ot_vs_baselines.ipynb", {}),
     ("rq3_alignment_recall.ipynb", "rq3_alignment_recall.ipynb", {}),
     ("rq4_code_switched_queries.ipynb", "rq4_code_switched_queries.ipynb", {}),

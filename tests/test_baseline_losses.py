@@ -46,6 +46,7 @@ def test_losses_match_numpy_references(seed):
             np.sum(np.exp(log_softmax(t @ d.T / tau)) * (log_softmax(t @ d.T / tau) - log_softmax(s @ d.T / tau)), 1)
         ),
         "contrastive": -np.mean(np.diag(log_softmax(s @ t.T / tau))),
+        "contrastive+negatives": -np.mean(np.diag(log_softmax(s @ d.T / tau))),  # the pair's own among all of d
     }
     cls_t = teacher.embeddings[:, 0].double().numpy()
     cls_s = student.embeddings[:, 0].detach().double().numpy()
@@ -56,6 +57,7 @@ def test_losses_match_numpy_references(seed):
         "kl": kl_distillation_loss(teacher, student, temperature=tau).loss,
         "kl+negatives": kl_distillation_loss(teacher, student, temperature=tau, negatives=negatives).loss,
         "contrastive": contrastive_loss(teacher, student, temperature=tau).loss,
+        "contrastive+negatives": contrastive_loss(teacher, student, temperature=tau, negatives=negatives).loss,
         "cls-mse": cls_mse_loss(teacher, student).loss,
     }
     for name, value in actual.items():

@@ -76,3 +76,19 @@ def test_negatives_make_kl_a_score_distillation_not_contrastive():
     at_teacher = kl_distillation_loss(teacher, teacher, temperature=0.1, negatives=negatives.for_batch(list(range(8))))
     assert at_teacher.loss.item() == pytest.approx(0.0, abs=1e-6)
     assert -np.log(spread["diagonal_mass"]) > 0.1  # InfoNCE's value there is at least this
+
+
+def test_contrastive_and_kl_prepare_the_same_candidate_pool(teacher, bitext):
+    """Equal candidates: contrastive's negatives=k mines what KL's hard_negatives=k mines; 0 keeps in-batch only."""
+    from optical.losses import OBJECTIVES
+
+    english = [pair.english for pair in bitext.pairs[:40]]
+    contrastive, kl = OBJECTIVES["contrastive"], OBJECTIVES["kl"]
+    assert contrastive.prepare(contrastive.make_settings({}), teacher, english, None) is None
+    ours = contrastive.prepare(contrastive.make_settings({"negatives": 4}), teacher, english, None)
+    theirs = kl.prepare(kl.make_settings({"hard_negatives": 4}), teacher, english, None)
+    batch = [0, 5, 9, 30]
+    assert torch.equal(ours(batch)["negatives"], theirs(batch)["negatives"])
+    assert 4 <= len(ours(batch)["negatives"]) <= 16
+    with pytest.raises(ValueError, match="negatives must be >= 0"):
+        contrastive.make_settings({"negatives": -1})

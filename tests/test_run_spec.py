@@ -6,12 +6,15 @@ import copy
 import json
 import os
 from dataclasses import asdict, replace
+from pathlib import Path
 
 import pytest
 
 from optical.run_spec import EvaluationSpec, RunSpec, canonical_key
 from optical.train import SPEC_NAME, TrainConfig, load_student_weights, train
 from optical.transport_plans import latest_checkpoint
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def spec(**changes) -> RunSpec:
@@ -73,3 +76,28 @@ def test_every_committed_record_is_named_by_the_specifications_it_holds():
         record = json.loads(gzip.decompress(path.read_bytes()))
         run, evaluation = RunSpec(**record["spec"]), EvaluationSpec(**record["evaluation"])
         assert path.name == f"{run.key()}-{evaluation.key()}.json.gz"
+
+
+def test_records_given_a_new_objective_setting_are_renamed_to_the_key_a_study_looks_up(tmp_path):
+    """scripts/add_objective_setting.py, run once when contrastive gained ``negatives`` (0: in-batch, as trained)."""
+    import gzip
+    import importlib.util
+    import json
+
+    from optical.study import StudyRun, StudySettings
+
+    spec = importlib.util.spec_from_file_location("migration", ROOT / "scripts" / "add_objective_setting.py")
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    settings = StudySettings(split="dev", curve_every=100, curve_queries=200, patience=500)
+    run = StudyRun("ny", "contrastive", 16000, epochs=4)
+    committed = ROOT / "figures" / "runs" / f"{settings.key(run)}.json.gz"  # the learning curves' contrastive run
+    record = json.loads(gzip.decompress(committed.read_bytes()))
+    del record["spec"]["objective_settings"]["negatives"]  # as it was before the setting existed
+    old_name = f"{canonical_key(record['spec'])}-{canonical_key(record['evaluation'])}.json.gz"
+    (tmp_path / old_name).write_bytes(gzip.compress(json.dumps(record).encode(), mtime=0))
+    assert migration.migrate(tmp_path, "contrastive", "negatives", 0) == {old_name: committed.name}
+    assert (tmp_path / committed.name).read_bytes() == committed.read_bytes() and not (tmp_path / old_name).exists()
+    assert migration.migrate(tmp_path, "contrastive", "negatives", 0) == {}  # run twice: nothing left to do
+    with pytest.raises(ValueError, match="does not default to 8"):
+        migration.migrate(tmp_path, "contrastive", "negatives", 8)

@@ -1,4 +1,5 @@
-"""Contrastive distillation (InfoNCE over bitext pairs): each translation must find its own English sentence."""
+"""Contrastive distillation (InfoNCE over bitext pairs): each translation must find its own English sentence among
+the batch's, and with ``negatives`` > 0 also among the teacher's hard negatives (KL's candidate pool)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from optical.encoders import TokenBatch
+from optical.hard_negatives import prepare_batch_negatives
 from optical.losses.objective import Objective, without_schedule
 from optical.losses.output import LossOutput
 
@@ -19,21 +21,32 @@ def cosine_logits(queries: torch.Tensor, documents: torch.Tensor, temperature: f
 
 @dataclass(frozen=True)
 class ContrastiveSettings:
-    temperature: float = 0.05  # contrastive: softmax temperature of the in-batch cosine scores
+    temperature: float = 0.05  # contrastive: softmax temperature of the candidates' cosine scores
+    negatives: int = 0  # contrastive: the teacher's k nearest training English sentences per pair join the candidates
 
     def __post_init__(self) -> None:
         if self.temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if self.negatives < 0:
+            raise ValueError(f"negatives must be >= 0, got {self.negatives}")
 
 
 def contrastive_loss(
-    teacher: TokenBatch, student: TokenBatch, *, temperature: float = ContrastiveSettings.temperature
+    teacher: TokenBatch,
+    student: TokenBatch,
+    *,
+    temperature: float = ContrastiveSettings.temperature,
+    negatives: torch.Tensor | None = None,
 ) -> LossOutput:
-    r"""InfoNCE over bitext pairs: each translation must find its own English sentence in the batch.
+    r"""InfoNCE over bitext pairs: each translation must find its own English sentence among the candidates d_j,
+    the batch's English sentences and the hard ``negatives`` (K, d) (unit vectors; none: in-batch only).
 
-    .. math:: \mathcal{L} = -\frac{1}{B} \sum_b \log \frac{\exp(\cos(s_b, t_b)/\tau)}{\sum_j \exp(\cos(s_b, t_j)/\tau)}
+    .. math:: \mathcal{L} = -\frac{1}{B} \sum_b \log \frac{\exp(\cos(s_b, t_b)/\tau)}{\sum_j \exp(\cos(s_b, d_j)/\tau)}
     """
-    logits = cosine_logits(student.pooled(), teacher.pooled(), temperature)  # (B, B)
+    documents = teacher.pooled()  # (B, d)
+    if negatives is not None:
+        documents = torch.cat([documents, negatives.to(documents)])  # (B + K, d)
+    logits = cosine_logits(student.pooled(), documents, temperature)  # (B, B + K)
     return LossOutput(loss=F.cross_entropy(logits, torch.arange(len(logits), device=logits.device)))
 
 
@@ -41,4 +54,5 @@ CONTRASTIVE = Objective(
     "contrastive",
     ContrastiveSettings,
     lambda settings: without_schedule(contrastive_loss, temperature=settings.temperature),
+    prepare=lambda settings, *pool: prepare_batch_negatives(settings.negatives, *pool),
 )

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from optical.encoders import TokenBatch, TokenEncoder
-from optical.hard_negatives import mine_hard_negatives
+from optical.encoders import TokenBatch
+from optical.hard_negatives import prepare_batch_negatives
 from optical.losses.contrastive import cosine_logits
-from optical.losses.objective import BatchInputs, Objective, without_schedule
+from optical.losses.objective import Objective, without_schedule
 from optical.losses.output import LossOutput
 
 
@@ -54,21 +54,9 @@ def kl_distillation_loss(
     return LossOutput(loss=F.kl_div(predicted, target, reduction="batchmean", log_target=True))
 
 
-def prepare_hard_negatives(
-    settings: KLSettings, teacher: TokenEncoder, english: list[str], cache_dir
-) -> BatchInputs | None:
-    """Each training pair's ``hard_negatives`` nearest English sentences by the teacher (at most all the others),
-    as the ``negatives`` of every batch; None without any."""
-    k = min(settings.hard_negatives, len(english) - 1)
-    if k <= 0:
-        return None
-    negatives = mine_hard_negatives(teacher, english, k, cache_dir=cache_dir)
-    return lambda indices: {"negatives": negatives.for_batch(indices)}
-
-
 KL = Objective(
     "kl",
     KLSettings,
     lambda settings: without_schedule(kl_distillation_loss, temperature=settings.kl_temperature),
-    prepare=prepare_hard_negatives,
+    prepare=lambda settings, *pool: prepare_batch_negatives(settings.hard_negatives, *pool),
 )

@@ -36,6 +36,12 @@ RECIPE_GRIDS: dict[str, list[dict]] = {  # the TrainConfig variants searched on 
         {"kl_temperature": 0.2},
         {"hard_negatives": 16},
     ],
+    "contrastive": [
+        {},  # temperature 0.05, the 31 in-batch candidates
+        {"negatives": 8},  # KL's candidates: each pair's 8 nearest training sentences by the teacher join the batch's
+        {"temperature": 0.1},
+        {"temperature": 0.02},
+    ],
 }
 
 
