@@ -106,6 +106,13 @@ def test_runs_are_scored_cached_and_tabulated(settings, monkeypatch):
     per_seed = [r["switched"]["0.5"]["MAP"] - np.mean(list(r["clir"]["dense"]["MAP"].values())) for r in ot_runs]
     ot = changes.loc[("ot", 0.5)]
     assert (ot.change, ot.smallest, ot.largest, ot.seeds) == pytest.approx((np.mean(per_seed), *sorted(per_seed), 2))
+    switched = [r["switched per query"]["0.5"]["MAP"] for r in ot_runs]  # kept per query: a test over queries too
+    assert all(set(values) == set(r["clir"]["dense"]["MAP"]) for values, r in zip(switched, ot_runs, strict=True))
+    clean = [r["clir"]["dense"]["MAP"] for r in ot_runs]
+    by_query = np.array([[s[q] - c[q] for q in clean[0]] for s, c in zip(switched, clean, strict=True)])
+    test = seed_query_bootstrap(by_query, np.zeros_like(by_query))
+    assert (ot["CI low"], ot["CI high"], ot["p-value"]) == pytest.approx((test["low"], test["high"], test["p"]))
+    assert ot["CI low"] <= ot.change <= ot["CI high"]
     assert ot.direction == ("drops" if max(per_seed) < 0 else "gains" if min(per_seed) > 0 else "mixed")
     maxsim = significance(runs, settings, reference="ot", scoring="maxsim")
     assert not maxsim["MAP reference"].equals(tests["MAP reference"])

@@ -39,7 +39,8 @@ def _bitext_recall(student: TokenEncoder, shared: StudyData, translate) -> dict[
 def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) -> dict:
     """Train (unless untrained) and score one run, kept by run and settings (a record, else the cache).
 
-    Returns {"clir": {scoring: {measure: {qid: value}}}, "switched": {rate: {measure: mean}} (dense),
+    Returns {"clir": {scoring: {measure: {qid: value}}}, "switched": {rate: {measure: mean}} (dense), "switched per
+    query": {rate: {measure: {qid: value}}} (records from before 2026-12-06 lack it),
     "bitext": {R@k: value}, "training": {"loss", "pooled_cosine", "plan_entropy": per step; "device",
     "precision" (bf16 autocast or float32; records from before 2026-12-01 lack it) and "seconds" of
     training (a resumed run's included; before 2026-12-01 only its last segment); with a curve also
@@ -70,15 +71,16 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
         }
 
     queries = shared.collection.queries
+    switched = {
+        str(rate): clir(switched_queries(queries, shared, rate), ("dense",))["dense"] for rate in settings.switch_rates
+    }
     scores = {
         "clir": clir(queries, settings.scorings),
         "switched": {
-            str(rate): {
-                name: mean_of(values)
-                for name, values in clir(switched_queries(queries, shared, rate), ("dense",))["dense"].items()
-            }
-            for rate in settings.switch_rates
+            rate: {name: mean_of(values) for name, values in by_measure.items()}
+            for rate, by_measure in switched.items()
         },
+        "switched per query": switched,
         "bitext": _bitext_recall(student, shared, translate) if settings.bitext_pairs else {},
         "training": log,
     }
@@ -239,35 +241,44 @@ def switching_changes(runs: list[StudyRun], settings: StudySettings, *, measure:
     """Per label and switch rate: how each run's mean ``measure`` changes from the clean queries to the same queries
     with that share of words switched to English (dense scoring).
 
-    Records keep the switched query sets' means only (not per query), so the change is paired by run, not by query:
-    rows give ``label``, ``rate``, the ``clean`` and ``switched`` means over seeds, the mean ``change``, its smallest
+    Rows give ``label``, ``rate``, the ``clean`` and ``switched`` means over seeds, the mean ``change``, its smallest
     and largest value over the seeds, ``seeds`` and ``direction``: ``drops`` or ``gains`` when every seed's change
-    has that sign, else ``mixed``.
+    has that sign, else ``mixed``. Where every run's record keeps the switched queries' values per query (records
+    since 2026-12-06), also ``CI low``, ``CI high`` and ``p-value`` of the change: the bootstrap over queries and seeds
+    (:func:`~optical.stats.seed_query_bootstrap`) of each seed's per-query change, switched minus clean on the same
+    query; older records keep the means only, and the change is paired by run alone.
     """
-    changes: dict[tuple[str, float], list[tuple[float, float]]] = {}
+    per_seed: dict[tuple[str, float], list[tuple[dict[str, float], float, dict[str, float] | None]]] = {}
     for run in runs:
         scores = score_run(run, settings, progress=False)
-        clean = mean_of(scores["clir"]["dense"][measure])
-        for rate, switched in scores["switched"].items():
-            changes.setdefault((run.label, float(rate)), []).append((clean, switched[measure]))
+        clean = scores["clir"]["dense"][measure]  # {qid: value}
+        per_query = scores.get("switched per query", {})
+        for rate, means in scores["switched"].items():
+            switched = per_query.get(rate, {}).get(measure)  # {qid: value}, or None in an older record
+            per_seed.setdefault((run.label, float(rate)), []).append((clean, means[measure], switched))
     rows = []
-    for (label, rate), pairs in changes.items():
-        clean, switched = np.array(pairs).T
+    for (label, rate), seeds in per_seed.items():
+        clean = np.array([mean_of(values) for values, _, _ in seeds])
+        switched = np.array([mean for _, mean, _ in seeds])
         change = switched - clean
         direction = "drops" if (change < 0).all() else "gains" if (change > 0).all() else "mixed"
-        rows.append(
-            {
-                "label": label,
-                "rate": rate,
-                "clean": clean.mean(),
-                "switched": switched.mean(),
-                "change": change.mean(),
-                "smallest": change.min(),
-                "largest": change.max(),
-                "seeds": len(change),
-                "direction": direction,
-            }
-        )
+        row = {
+            "label": label,
+            "rate": rate,
+            "clean": clean.mean(),
+            "switched": switched.mean(),
+            "change": change.mean(),
+            "smallest": change.min(),
+            "largest": change.max(),
+            "seeds": len(change),
+            "direction": direction,
+        }
+        if all(values is not None for *_, values in seeds):  # per query: a test over queries and seeds
+            qids = list(seeds[0][0])
+            by_query = np.array([[values[q] - clean_values[q] for q in qids] for clean_values, _, values in seeds])
+            test = seed_query_bootstrap(by_query, np.zeros_like(by_query))
+            row |= {"CI low": test["low"], "CI high": test["high"], "p-value": test["p"]}
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
