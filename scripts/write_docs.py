@@ -57,8 +57,8 @@ RESULT_SECTIONS = (
     ("Learning curves (dev books)", "`notebooks/learning_curves.ipynb`.", ("curves_en-*.md",)),
     (
         "Recipe searches (dev books)",
-        "`notebooks/ot_recipe.ipynb` for OT and for KL.",
-        ("ot-recipe_en-*.md", "kl-recipe_en-*.md"),
+        "`notebooks/ot_recipe.ipynb` for OT, KL and contrastive.",
+        ("ot-recipe_en-*.md", "kl-recipe_en-*.md", "contrastive-recipe_en-*.md"),
     ),
     (
         "RQ1: OT against the other objectives",
@@ -96,7 +96,12 @@ RESULT_SECTIONS = (
 # (question, executed notebook, the headings of its answer cells): each study answered once, in its notebook
 RESEARCH_ANSWERS = (
     ("How does each objective learn? (dev curves)", "learning_curves.ipynb", ("## Reading the curves",)),
-    ("Which recipe of OT (and of KL) do the dev books choose?", "ot_recipe.ipynb", ("## Which recipe wins",)),
+    (
+        "Which recipe of OT (and of KL) do the dev books choose, and why?",
+        "ot_recipe.ipynb",
+        ("## The dev choice", "## Which recipe wins"),
+    ),
+    ("KL's recipes on the dev books", "kl_recipe.ipynb", ("## The dev choice",)),
     ("RQ1: OT against KL, MSE and contrastive distillation", "rq1_ot_vs_baselines.ipynb", ("## Answer",)),
     ("RQ2: gains against the amount of (augmented) bitext, 4 epochs", "rq2_data_size_4epochs.ipynb", ("## Answer",)),
     ("RQ2 at 1 epoch: the start of the learning curves", "rq2_data_size.ipynb", ("## Answer",)),

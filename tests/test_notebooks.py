@@ -20,6 +20,16 @@ def execute(name: str, tmp_path: Path, **parameters) -> None:
     )
 
 
+def displayed_markdown(executed_notebook) -> str:
+    """Every Markdown output of an executed notebook, joined: its answers generated from the records."""
+    return "".join(
+        "".join(output["data"]["text/markdown"])
+        for cell in nbformat.read(executed_notebook, as_version=4).cells
+        for output in cell.get("outputs", [])
+        if "text/markdown" in output.get("data", {})
+    )
+
+
 def test_notebooks_have_a_parameters_cell_first():
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
         code = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
@@ -291,12 +301,7 @@ def test_research_question_notebooks(tmp_path, work_dir):
     assert f"Against each of {references}" in report  # every recipe of OT and of KL is a reference
     assert "p (Holm) |" in report and "CI low |" in report  # intervals and the family's adjusted p-values
     for notebook in ("rq1_ot_vs_baselines.ipynb", "rq2_data_size.ipynb", "rq5_codeswitch_vs_pretraining.ipynb"):
-        answer = "".join(
-            "".join(output["data"]["text/markdown"])
-            for cell in nbformat.read(tmp_path / f"executed-{notebook}", as_version=4).cells
-            for output in cell.get("outputs", [])
-            if "text/markdown" in output.get("data", {})
-        )
+        answer = displayed_markdown(tmp_path / f"executed-{notebook}")
         assert "p " in answer and "[" in answer, notebook  # an answer generated from the records, with intervals
     dev_curves = report.split("## Dev curves")[1]  # each label's mean dev curve: where KL's recipe is chosen
     assert "kl[kl_temperature=0.05]" in dev_curves and "maxsim" in dev_curves
@@ -329,6 +334,8 @@ def test_learning_curves_notebook(tmp_path, work_dir):
         assert (figures / name).read_bytes()[:8] == PNG_MAGIC
     table = (figures / "curves_en-ny.md").read_text()
     assert "peak step" in table and "hard-align" not in table and "| kl" in table
+    answer = displayed_markdown(tmp_path / "executed-learning_curves.ipynb")
+    assert "**Against OT**" in answer and "`kl` " in answer and "pooled cosine, end" in answer  # from the records
 
 
 def test_ot_recipe_notebook(tmp_path, work_dir):
@@ -352,6 +359,21 @@ def test_ot_recipe_notebook(tmp_path, work_dir):
     execute("ot_recipe.ipynb", tmp_path, OBJECTIVE="kl", RECIPES=[{}, {"kl_temperature": 0.05}], CURVE_EVERY=3, **tiny)
     table = (figures / "kl-recipe_en-ny.md").read_text()
     assert "kl[kl_temperature=0.05]" in table and "teacher's target distribution" in table and "diagonal_mass" in table
+    # contrastive with KL's candidates, beside KL's own run on the same dev protocol (a rival, from the records)
+    recipes = [{}, {"negatives": 4}]
+    execute(
+        "ot_recipe.ipynb",
+        tmp_path,
+        OBJECTIVE="contrastive",
+        RECIPES=recipes,
+        RIVALS={"kl": [{}]},
+        CURVE_EVERY=3,
+        **tiny,
+    )
+    answer = displayed_markdown(tmp_path / "executed-ot_recipe.ipynb")
+    assert "contrastive's dense dev curves, this one seed's choice: **contrastive" in answer and "| *kl* " in answer
+    assert " against `kl`, peak" in answer and "pooled cosine, end" in answer  # rivals, and the drift diagnostics
+    assert "contrastive[negatives=4]" in (figures / "contrastive-recipe_en-ny.md").read_text()
 
 
 def test_train_and_evaluate_switches_to_a_user_collection(tmp_path, work_dir, bitext):

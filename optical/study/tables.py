@@ -40,6 +40,25 @@ def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def drift_summary(logs: pd.DataFrame, window: int = 20) -> pd.DataFrame:
+    """Per label, the drift diagnostics of :func:`training_logs`, each a mean over ``window`` steps and then over
+    seeds: ``pooled cosine, end`` (the last steps; near 1, the student no longer tells a batch's sentences apart),
+    ``pooled cosine, peak`` (the highest of any ``window`` steps), ``plan entropy, end`` and ``plan entropy, peak``
+    (normalised, 1: uniform; NaN for an objective without a plan). Labels in order of first appearance."""
+    rows = {}
+    for (label, _), part in logs.sort_values("step", kind="stable").groupby(["label", "seed"], sort=False):
+        smoothed = part[["pooled_cosine", "plan_entropy"]].rolling(window, min_periods=1).mean()
+        rows.setdefault(label, []).append(
+            {
+                "pooled cosine, end": part.pooled_cosine.tail(window).mean(),
+                "pooled cosine, peak": smoothed.pooled_cosine.max(),
+                "plan entropy, end": part.plan_entropy.tail(window).mean(),
+                "plan entropy, peak": smoothed.plan_entropy.max(),
+            }
+        )
+    return pd.DataFrame({label: pd.DataFrame(seeds).mean() for label, seeds in rows.items()}).T.rename_axis("label")
+
+
 def seed_summary(scores: pd.DataFrame, by: tuple[str, ...] = ("language", "label", "train_pairs")) -> pd.DataFrame:
     """Mean, standard deviation (ddof 1) and number of seeds of every measure and query set."""
     keys = [*by, "query_set", "scoring", "measure"]
