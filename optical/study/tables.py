@@ -145,6 +145,11 @@ def verdict(test: pd.Series, *, alpha: float = 0.05) -> str:
     return "above" if test["difference"] > 0 else "below"
 
 
+def listed(labels) -> str:
+    """Labels as inline Markdown code, comma-separated, for an answer's prose (``none`` for none)."""
+    return ", ".join(f"`{label}`" for label in labels) or "none"
+
+
 def difference_cell(test: pd.Series) -> str:
     """``+0.0214 [-0.0101, +0.0530], p 0.61``: a :func:`with_holm` row's difference, its 95% interval (not
     adjusted) and its Holm-adjusted p-value."""
