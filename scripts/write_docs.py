@@ -102,6 +102,11 @@ RESEARCH_ANSWERS = (
         ("## The dev choice", "## Which recipe wins"),
     ),
     ("KL's recipes on the dev books", "kl_recipe.ipynb", ("## The dev choice",)),
+    (
+        "Contrastive distillation on the dev books: its temperature, and KL's candidates",
+        "contrastive_recipe.ipynb",
+        ("## The dev choice",),
+    ),
     ("RQ1: OT against KL, MSE and contrastive distillation", "rq1_ot_vs_baselines.ipynb", ("## Answer",)),
     ("RQ2: gains against the amount of (augmented) bitext, 4 epochs", "rq2_data_size_4epochs.ipynb", ("## Answer",)),
     ("RQ2 at 1 epoch: the start of the learning curves", "rq2_data_size.ipynb", ("## Answer",)),
