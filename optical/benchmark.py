@@ -27,6 +27,12 @@ KINDS = ("name", "subject", "mixed")  # of a topical query's Nave units (optical
 MANY_RELEVANT_MEASURES = (*DEFAULT_MEASURES, "R@100")  # tens of relevant verses a topical query: R@10 reads little
 
 
+def collection_name(name: str, language: str, split: str) -> str:
+    """A Bible collection's name, its TREC folder's and an evaluation specification's: ``bible-en-<lang>-<split>`` for
+    the verse collection, else ``<name>-en-<lang>-<split>``."""
+    return f"{'bible' if name == 'verse' else name}-en-{language}-{split}"
+
+
 def collection_label(name: str, split: str) -> str:
     """The ``split`` of a Bible collection's results rows: ``test`` for the verse one, else ``<name>-test``."""
     return split if name == "verse" else f"{name}-{split}"
@@ -70,7 +76,7 @@ def bible_benchmarks(
     if "verse" in names:
         verse = bible_clir_collection(
             held_out,
-            name=f"bible-en-{language}-{split}",
+            name=collection_name("verse", language, split),
             num_queries=num_queries,
             verses_per_passage=verses_per_passage,
         )
@@ -84,13 +90,13 @@ def bible_benchmarks(
         else:
             if "paraphrase" in names:
                 paraphrase = paraphrase_collection(
-                    held_out, web, name=f"paraphrase-en-{language}-{split}", num_queries=num_queries
+                    held_out, web, name=collection_name("paraphrase", language, split), num_queries=num_queries
                 )
                 label = collection_label("paraphrase", split)
                 benchmarks["paraphrase"] = Benchmark(label, paraphrase, measures=MANY_RELEVANT_MEASURES)
             if "topical" in names:
                 topical = topical_collection(
-                    held_out, units, web, name=f"topical-en-{language}-{split}", num_queries=num_queries
+                    held_out, units, web, name=collection_name("topical", language, split), num_queries=num_queries
                 )
                 queries = topical.collection.queries
                 kinds = {kind: tuple(q for q in queries if topical.kind[q] == kind) for kind in KINDS}

@@ -16,12 +16,13 @@ their data from a :class:`Task`, so a user's own bitext and collection work wher
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from optical.benchmark import BIBLE_COLLECTIONS, Benchmark, bible_benchmarks
+from optical.benchmark import BIBLE_COLLECTIONS, Benchmark, bible_benchmarks, collection_name
 from optical.data import (
     LANGUAGES,
     Bitext,
@@ -65,7 +66,8 @@ class Task:
         if not self.train_bitext:
             return "bible"
         path = Path(self.train_bitext)
-        return f"{path.name}@{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+        status = path.stat()
+        return f"{path.name}@{_sha256(str(path.resolve()), status.st_mtime_ns, status.st_size)[:16]}"
 
     @property
     def evaluated_on(self) -> str:
@@ -135,10 +137,16 @@ class Task:
         """The first benchmark's collection as an evaluation specification names it, without reading it."""
         if self.collection:
             return self.evaluated_on
-        name = self.bible_collections[0]
-        return f"{'bible' if name == 'verse' else name}-en-{self.language}-{self.split}"
+        return collection_name(self.bible_collections[0], self.language, self.split)
 
     def _user_collection(self) -> CLIRCollection:
         if self.collection.startswith("irds:"):
             return load_ir_dataset(self.collection.removeprefix("irds:"), query_field=self.query_field)
         return load_collection_dir(self.collection, query_field=self.query_field)
+
+
+@functools.cache
+def _sha256(path: str, mtime_ns: int, size: int) -> str:
+    """The SHA-256 of a file, read once per version of it (a run's specification names a user's bitext by it at
+    every lookup of the run's record or checkpoint)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -38,6 +38,10 @@ def test_a_users_bitext_and_collection_replace_the_bible_for_a_language_without_
     task = Task("xx", train_bitext=training, collection=str(tmp_path / "my-trec"))
     assert [pair.foreign for pair in task.training] == [pair.foreign for pair in bitext.pairs[:40]]
     assert task.bitext.startswith("train.tsv@") and len(task.bitext) == len("train.tsv@") + 16
+    first = task.bitext
+    write_tsv(tmp_path / "train.tsv", bitext.pairs[1:41])  # another version of the file: hashed again, not cached
+    assert task.bitext != first and task.bitext.startswith("train.tsv@")
+    training = write_tsv(tmp_path / "train.tsv", bitext.pairs[:40])
     (benchmark,) = task.benchmarks
     assert benchmark.label == task.collection_name == "my-trec" and len(benchmark.collection.queries) > 0
     with pytest.raises(ValueError, match="give held_out_bitext"):
