@@ -22,7 +22,7 @@ from optical.export import export_student
 from optical.losses import OTSettings
 from optical.metrics import DEFAULT_MEASURES, evaluate, write_run
 from optical.plots import plot_training_loss, plot_transport_plan
-from optical.results import RESULT_COLUMNS, record_results
+from optical.results import RESULT_COLUMNS, record_results, setting
 from optical.run_spec import RunSpec
 from optical.search import DocumentSearch, SearchSettings
 from optical.systems import BitextSystems, FusedSystem
@@ -111,6 +111,7 @@ def _rows(
             {
                 "study": "main",
                 "language": f"en-{config.language}",
+                **setting(config.task().bitext, config.teacher, config.student),
                 "objective": objective,
                 "train_pairs": train_pairs,
                 "epochs": epochs,

@@ -11,10 +11,19 @@ import pandas as pd
 from optical.files import write_atomically
 
 RESULT_COLUMNS = (
-    "study", "language", "objective", "train_pairs", "epochs", "seed", "split", "scoring", "measure", "value"
+    "study", "language", "bitext", "teacher", "student", "objective", "train_pairs", "epochs", "seed", "split",
+    "scoring", "measure", "value",
 )  # fmt: skip
 RESULT_KEY = RESULT_COLUMNS[:-1]  # a configuration and measure: one row, its latest value
+SETTING_COLUMNS = ("bitext", "teacher", "student")  # the data and models a study ran under, as its run specs name them
 NO_SCORING = "-"  # the scoring of rows that rank nothing (word-link agreement of transport plans)
+NONE = "-"  # the bitext of rows that read none, the models of rows that encode nothing (the random ranking)
+
+
+def setting(bitext: str, teacher: str, student: str) -> dict[str, str]:
+    """The SETTING_COLUMNS of a study's rows: its bitext (``bible`` or ``<file>@<sha256[:16]>``, as
+    :attr:`optical.task.Task.bitext` names it) and its models as given (a packaged name or a local folder)."""
+    return {"bitext": bitext, "teacher": teacher, "student": student}
 
 
 def record_results(rows: pd.DataFrame, path: str | os.PathLike, *, supersedes: tuple[str, ...] = ()) -> Path:
@@ -63,17 +72,37 @@ def _keys(table: pd.DataFrame) -> pd.MultiIndex:
 def read_results(path: str | os.PathLike) -> pd.DataFrame:
     """The results table as a DataFrame (empty, with the columns, when the file does not exist).
 
-    A table written before rows were keyed by scoring gets the column: ``dense`` (the only scoring
-    its studies used), ``-`` for the word-link rows.
+    A table written before its rows named their setting (bitext and models, 2026-12-07) is refused: which models
+    made its rows the file does not say, and ``scripts/add_setting_columns.py`` adds them.
     """
     path = Path(path)
     if not path.exists():
         return pd.DataFrame(columns=list(RESULT_COLUMNS))
     table = pd.read_csv(path, float_precision="round_trip")  # a rewrite keeps every other row digit for digit
-    if "scoring" not in table.columns:
-        scoring = table.measure.str.startswith("link_").map({True: NO_SCORING, False: "dense"})
-        table.insert(RESULT_COLUMNS.index("scoring"), "scoring", scoring)
+    if missing := [column for column in RESULT_COLUMNS if column not in table.columns]:
+        raise ValueError(
+            f"{path} lacks the columns {missing}: it was written before results named their setting; add them "
+            "with scripts/add_setting_columns.py"
+        )
     return table
+
+
+def one_setting(rows: pd.DataFrame, **chosen: str) -> pd.DataFrame:
+    """The rows of one setting (SETTING_COLUMNS): those ``chosen`` (e.g. ``student="multilingual-e5-small"``),
+    which must leave exactly one; a table is never averaged over two models or two bitexts."""
+    if unknown := set(chosen) - set(SETTING_COLUMNS):
+        raise ValueError(f"a setting is chosen by {SETTING_COLUMNS}, not {sorted(unknown)}")
+    for column, value in chosen.items():
+        rows = rows[rows[column] == value]
+    settings = rows.loc[:, list(SETTING_COLUMNS)].drop_duplicates()
+    if len(settings) > 1:
+        raise ValueError(
+            "rows of several settings; choose one by "
+            + ", ".join(f"{column}=" for column in SETTING_COLUMNS)
+            + ":\n"
+            + settings.to_string(index=False)
+        )
+    return rows
 
 
 def per_language_table(
@@ -83,9 +112,11 @@ def per_language_table(
     split: str = "test",
     scorings: tuple[str, ...] = ("dense",),
     measures: tuple[str, ...] = (),
+    **chosen: str,
 ) -> pd.DataFrame:
     """Language x objective rows, one column per measure, from the long-form results of ``scorings``
-    (e.g. the students' ``dense`` with the bitext-only systems' ``bm25`` and ``fused-score``).
+    (e.g. the students' ``dense`` with the bitext-only systems' ``bm25`` and ``fused-score``) of one setting
+    (:func:`one_setting`: ``chosen`` picks it where the rows hold several, e.g. two students of one language).
 
     ``scorings`` is an order of preference: an objective of a language with rows under several of them
     is shown under the first (its scorings are never averaged together). Where a configuration was run
@@ -93,6 +124,7 @@ def per_language_table(
     measures: the columns to keep, in order (all when empty).
     """
     rows = results[(results.study == study) & (results.split == split) & results.scoring.isin(scorings)]
+    rows = one_setting(rows, **chosen)
     preference = rows.scoring.map({scoring: rank for rank, scoring in enumerate(scorings)})
     rows = rows[preference == preference.groupby([rows.language, rows.objective]).transform("min")]
     keys = ["language", "objective", "train_pairs", "epochs", "seed", "measure"]

@@ -312,15 +312,23 @@ def compare_systems(per_query: dict[str, pd.DataFrame], measures: tuple[str, ...
 
 
 def systems_results_rows(
-    per_seed: pd.DataFrame, measures: tuple[str, ...], *, study: str, language: str, split: str
+    per_seed: pd.DataFrame,
+    measures: tuple[str, ...],
+    *,
+    study: str,
+    language: str,
+    split: str,
+    setting: dict[str, str],
 ) -> pd.DataFrame:
     """``results.csv`` rows from one row per system, scoring and seed with ``bitext pairs`` and the
-    measures' means: the system as objective, no epochs."""
+    measures' means: the system as objective, no epochs; ``setting`` the study's bitext and models
+    (:meth:`optical.study.StudySettings.setting`)."""
     long = per_seed.melt(id_vars=["system", "scoring", "seed", "bitext pairs"], value_vars=list(measures))
     return pd.DataFrame(
         {
             "study": study,
             "language": f"en-{language}",
+            **setting,
             "objective": long.system,
             "train_pairs": long["bitext pairs"].astype(int),
             "epochs": 0,

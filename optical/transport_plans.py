@@ -18,7 +18,7 @@ from optical.data import BitextPair, books, sample_pairs
 from optical.data.greek import GREEK, aligned_verses
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
 from optical.plots import plot_transport_plan
-from optical.results import NO_SCORING, record_results
+from optical.results import NO_SCORING, record_results, setting
 from optical.task import Task
 from optical.train import CHECKPOINT_NAME, SPEC_NAME, TrainConfig, load_student_weights
 from optical.word_alignment import Links, agreement, eflomal_links, hard_links, human_links, plan_links, pretokenize
@@ -89,13 +89,25 @@ def latest_checkpoint(work_dir: str | Path, language: str, student: str | None =
 
 def _trained_model(checkpoint: Path) -> str | None:
     """The student model a checkpoint's run started from, as its ``spec.json`` says (None without one)."""
+    return _spec_field(checkpoint, "student")
+
+
+def _spec_field(checkpoint: Path, name: str) -> str | None:
+    """A field of the run specification beside a checkpoint (``spec.json``; None without one)."""
     spec = checkpoint.with_name(SPEC_NAME)
-    return json.loads(spec.read_text())["student"] if spec.exists() else None
+    return json.loads(spec.read_text())[name] if spec.exists() else None
 
 
 def load_student(model: str, checkpoint: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> TokenEncoder:
     """A student encoder built from ``model`` with the weights of a training checkpoint."""
     return load_student_weights(TokenEncoder(model, max_length=max_length), checkpoint)
+
+
+def task_of(config: TransportPlanConfig) -> Task:
+    """The bitext the plans are drawn from (held-out pairs) and eflomal learns from (training pairs)."""
+    return Task(
+        config.language, split=config.split, train_bitext=config.train_bitext, held_out_bitext=config.held_out_bitext
+    )
 
 
 def load_held_out_plans(config: TransportPlanConfig) -> HeldOutPlans:
@@ -104,12 +116,7 @@ def load_held_out_plans(config: TransportPlanConfig) -> HeldOutPlans:
     For a language with human alignments (Greek) those are the references, and eflomal's links are kept beside
     them twice: learned from the training pairs only, and learned from the scored pairs too.
     """
-    task = Task(
-        config.language,
-        split=config.split,
-        train_bitext=config.train_bitext,
-        held_out_bitext=config.held_out_bitext,
-    )
+    task = task_of(config)
     scored = [pair for pair in task.held_out if 6 <= len(pair.english.split()) <= 20]
     scored = sample_pairs(scored, config.num_scored, seed=0)
     learn_from = task.training_pairs(config.reference_pairs, seed=0)
@@ -196,9 +203,11 @@ def run_transport_plans(config: TransportPlanConfig, plans: HeldOutPlans | None 
     )
     long = scores.reset_index().melt(id_vars="objective", var_name="measure", value_name="value")
     long["measure"] = "link_" + long["measure"]
+    bitext = _spec_field(plans.checkpoint, "bitext") or task_of(config).bitext  # what trained the student
     long = long.assign(
         study="alignment" if plans.reference_name == "eflomal" else f"alignment-{plans.reference_name}",
         language=f"en-{config.language}",
+        **setting(bitext, config.teacher, config.student),
         train_pairs=0,
         epochs=0,
         seed=0,

@@ -18,7 +18,7 @@ import pandas as pd
 from optical.benchmark import BIBLE_COLLECTIONS
 from optical.data.topical import random_map
 from optical.encoders import DEFAULT_MAX_LENGTH, TokenEncoder
-from optical.results import NO_SCORING
+from optical.results import NO_SCORING, NONE
 from optical.search import SCORINGS, DocumentSearch, SearchSettings, search_each
 from optical.task import Task
 
@@ -47,13 +47,14 @@ def zero_shot_results(
 ) -> pd.DataFrame:
     """Long-form results rows (study ``zero-shot-models``, split = each collection's label, its query groups
     included): each model on the foreign queries (objective = the model's name) and on their English sides
-    (name + :data:`ENGLISH_QUERIES`), under each scoring; and the random ranking's MAP (objective ``random``,
-    scoring ``-``)."""
+    (name + :data:`ENGLISH_QUERIES`), under each scoring, the model as teacher and student, no bitext; and the random
+    ranking's MAP (objective ``random``, scoring, bitext and models ``-``)."""
     task = Task(language, split=split, bible_collections=collections, num_queries=num_queries)
     english_of = {pair.pair_id: pair.english for pair in task.held_out}
     benchmarks = task.benchmarks
     rows = [
-        (benchmark.label, "random", NO_SCORING, "MAP", random_map(benchmark.collection)) for benchmark in benchmarks
+        (benchmark.label, NONE, "random", NO_SCORING, "MAP", random_map(benchmark.collection))
+        for benchmark in benchmarks
     ]
     for model in models:
         encoder = TokenEncoder(model, max_length=max_length).eval().requires_grad_(False)
@@ -72,12 +73,13 @@ def zero_shot_results(
             for name, queries in ((model, collection.queries), (model + ENGLISH_QUERIES, english)):
                 for scoring, run in search_each(searches, encoder, queries).items():
                     rows += [
-                        (label, name, scoring, measure, value)
+                        (label, model, name, scoring, measure, value)
                         for label, means in benchmark.scores(run).items()
                         for measure, value in means.items()
                     ]
-    table = pd.DataFrame(rows, columns=["split", "objective", "scoring", "measure", "value"])
-    return table.assign(study="zero-shot-models", language=f"en-{language}", train_pairs=0, epochs=0, seed=0)
+    table = pd.DataFrame(rows, columns=["split", "teacher", "objective", "scoring", "measure", "value"])
+    table = table.assign(study="zero-shot-models", language=f"en-{language}", bitext=NONE, student=table.teacher)
+    return table.assign(train_pairs=0, epochs=0, seed=0)
 
 
 def zero_shot_table(results: pd.DataFrame, measures: tuple[str, ...] = ("MAP", "nDCG@10")) -> pd.DataFrame:

@@ -220,8 +220,10 @@ def test_systems_are_compared_with_the_best_by_paired_tests():
         {"system": ["ot", "ot", "zero-shot"], "scoring": "dense", "seed": [0, 1, 0], "bitext pairs": [100, 100, 0]}
         | {"MAP": [0.5, 0.7, 0.1]}
     )
-    rows = systems_results_rows(per_seed, ("MAP",), study="s", language="ny", split="dev")
+    setting = {"bitext": "bible", "teacher": "t", "student": "s"}
+    rows = systems_results_rows(per_seed, ("MAP",), study="s", language="ny", split="dev", setting=setting)
     assert list(rows.seed) == [0, 1, 0] and list(rows.train_pairs) == [100, 100, 0]
+    assert rows.loc[:, list(setting)].drop_duplicates().to_dict("records") == [setting]
     assert list(rows.value) == [0.5, 0.7, 0.1] and set(rows.measure) == {"MAP"} and set(rows.epochs) == {0}
 
 

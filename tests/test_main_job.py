@@ -1,5 +1,6 @@
 """The main job end to end on a small setting: the README's first command, shrunk."""
 
+import hashlib
 import re
 
 import pandas as pd
@@ -8,6 +9,7 @@ from conftest import check_expected_scores
 
 from optical.__main__ import main
 from optical.data import BitextError
+from optical.encoders import DEFAULT_MODEL
 from optical.results import RESULT_COLUMNS
 
 pytestmark = pytest.mark.slow
@@ -49,6 +51,9 @@ def test_main_job_trains_evaluates_and_writes_results_and_figures(tmp_path, work
     scores = verse.pivot(index="objective", columns="measure", values="value").to_dict(orient="index")
     check_expected_scores("main-en-ny-dev-48pairs", scores)  # any change of a figure of merit is caught
     assert tuple(results.columns) == RESULT_COLUMNS
+    assert {tuple(row) for row in results[["bitext", "teacher", "student"]].to_numpy()} == {
+        ("bible", DEFAULT_MODEL, DEFAULT_MODEL)
+    }
     student = "ot[batch_size=16]"  # labelled by the settings that change it: a batch of 16, not the default 32
     assert set(results.objective) == {"zero-shot", student} and set(results.study) == {"main"}
     assert set(verse.measure) == {"MAP", "nDCG@10", "P@5", "R@10", "MRR"} and len(verse) == 10
@@ -108,6 +113,8 @@ def test_main_job_trains_on_a_user_tsv(tmp_path, work_dir):
     main(args)
     results = pd.read_csv(tmp_path / "results.csv")
     assert results.loc[results.objective == "ot", "train_pairs"].unique().tolist() == [2]
+    digest = hashlib.sha256(bitext.read_bytes()).hexdigest()[:16]
+    assert set(results.bitext) == {f"extra.tsv@{digest}"}  # never the Bible's rows of the same language
     assert "training TSV: 2 pairs aligned" in (tmp_path / "main_en-ny.md").read_text()
 
 

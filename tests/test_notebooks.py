@@ -1,5 +1,6 @@
 """Every notebook runs under papermill with small parameters, and writes what it promises."""
 
+import hashlib
 import importlib.util
 from pathlib import Path
 
@@ -133,6 +134,7 @@ def test_transport_plans_against_reference_links(tmp_path, teacher, language, tr
     assert (figures / f"transport_plans_en-{language}.png").read_bytes()[:8] == PNG_MAGIC
     results = pd.read_csv(figures / "results.csv")
     assert set(results.study) == {study} and set(results.objective) == objectives
+    assert set(results.bitext) == {"bible"} and set(results.student) == {"all-MiniLM-L6-v2"}
     assert set(results.measure) == {"link_precision", "link_recall", "link_f1", "link_aer"}
     assert len(results) == 4 * len(objectives) and results.value.between(0, 1).all()
     table = (figures / f"alignment_agreement_en-{language}.md").read_text()
@@ -170,6 +172,7 @@ def test_transport_plans_of_a_users_bitext(tmp_path, teacher, bitext):
     )
     results = pd.read_csv(figures / "results.csv")
     assert set(results.language) == {"en-xx"} and set(results.study) == {"alignment"}
+    assert set(results.bitext) == {f"train.tsv@{hashlib.sha256(Path(training).read_bytes()).hexdigest()[:16]}"}
     assert (
         "4 held-out test pairs; eflomal learned from them and 300 training pairs"
         in (figures / "alignment_agreement_en-xx.md").read_text()
@@ -480,6 +483,12 @@ def test_zero_shot_models_notebook(tmp_path, work_dir):
     results = pd.read_csv(figures / "results.csv")
     assert set(results.study) == {"zero-shot-models"}
     assert set(results.objective) == {"all-MiniLM-L6-v2", "all-MiniLM-L6-v2, English queries", "random"}
+    settings = results.drop_duplicates(["objective", "bitext", "teacher", "student"]).set_index("objective")
+    assert settings.index.is_unique  # one setting each
+    columns = ["bitext", "teacher", "student"]
+    assert settings.loc["random", columns].tolist() == ["-", "-", "-"]  # it reads no bitext and encodes nothing
+    english = settings.loc["all-MiniLM-L6-v2, English queries", columns].tolist()
+    assert english == ["-", "all-MiniLM-L6-v2", "all-MiniLM-L6-v2"]
     kinds = {f"topical-dev/{kind}" for kind in ("name", "subject", "mixed")}
     assert set(results.split) == {"dev", "paraphrase-dev", "topical-dev", *kinds}
     dense = results[(results.measure == "MAP") & (results.scoring == "dense")]

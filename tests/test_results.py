@@ -1,11 +1,17 @@
-"""The shared results table: concurrent runs lose or mangle no row; a rerun replaces its own rows."""
+"""The shared results table: concurrent runs lose or mangle no row; a rerun replaces its own rows; rows of
+another model or bitext are rows of their own."""
 
 import multiprocessing
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from optical.results import RESULT_COLUMNS, per_language_table, read_results, record_results
+from optical.results import RESULT_COLUMNS, SETTING_COLUMNS, per_language_table, read_results, record_results
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def rows(worker: int, batch: int) -> pd.DataFrame:
@@ -14,6 +20,9 @@ def rows(worker: int, batch: int) -> pd.DataFrame:
             {
                 "study": "s",
                 "language": "en-ny",
+                "bitext": "bible",
+                "teacher": "all-MiniLM-L6-v2",
+                "student": "all-MiniLM-L6-v2",
                 "objective": f"w{worker}",
                 "train_pairs": batch,
                 "epochs": 1,
@@ -134,12 +143,38 @@ def test_a_maxsim_run_keeps_the_dense_rows_of_the_same_run(tmp_path):
     assert both.loc[("en-ny", "fused"), "MAP"] == 0.5 and both.loc[("en-ny", "w0"), "MAP"] < 1
 
 
-def test_a_table_from_before_scorings_reads_as_dense(tmp_path):
+def test_another_student_or_bitext_gets_rows_of_its_own_and_a_table_is_never_averaged_over_them(tmp_path):
     path = tmp_path / "results.csv"
-    old = pd.concat([rows(0, 1), rows(1, 1).assign(study="alignment", measure="link_f1")]).drop(columns="scoring")
-    old.to_csv(path, index=False)
+    record_results(rows(0, 1), path)
+    record_results(rows(0, 1).assign(student="multilingual-e5-small", teacher="multilingual-e5-small", value=7.0), path)
+    record_results(rows(0, 1).assign(bitext="mine.tsv@0123456789abcdef", value=8.0), path)
+    table = read_results(path)
+    assert len(table) == 9 and (table.iloc[:3].value < 1).all()  # the packaged model's rows kept
+    with pytest.raises(ValueError, match="several settings; choose one by bitext=, teacher=, student="):
+        per_language_table(table, study="s", split="dev")
+    e5 = per_language_table(table, study="s", split="dev", student="multilingual-e5-small")
+    assert e5.loc[("en-ny", "w0"), "MAP"] == 7.0
+    mine = per_language_table(table, study="s", split="dev", bitext="mine.tsv@0123456789abcdef")
+    assert mine.loc[("en-ny", "w0"), "MAP"] == 8.0
+    with pytest.raises(ValueError, match="not \\['model'\\]"):
+        per_language_table(table, study="s", split="dev", model="x")
+
+
+def test_a_table_from_before_settings_is_refused_until_migrated_with_every_value_kept(tmp_path):
+    path = tmp_path / "results.csv"
+    zero_shot = rows(0, 1).assign(study="zero-shot-models", objective=["e5", "e5, English queries", "random"])
+    old = pd.concat([rows(0, 1), zero_shot]).drop(columns=list(SETTING_COLUMNS))
+    old.to_csv(path, index=False, lineterminator="\n")
+    before = path.read_text().splitlines()
+    with pytest.raises(ValueError, match="add_setting_columns.py"):
+        read_results(path)
+    script = [sys.executable, str(ROOT / "scripts" / "add_setting_columns.py"), str(path), "my-model"]
+    subprocess.run(script, check=True, capture_output=True)
     table = read_results(path)
     assert list(table.columns) == list(RESULT_COLUMNS)
-    assert table.groupby("study").scoring.unique().map(list).to_dict() == {"s": ["dense"], "alignment": ["-"]}
-    record_results(rows(0, 1).assign(value=5.0), path)  # a rerun replaces the migrated rows, adds none
-    assert len(read_results(path)) == 6 and (read_results(path).query("study == 's'").value == 5.0).all()
+    after = [line.split(",") for line in path.read_text().splitlines()]
+    assert [line.split(",") for line in before] == [fields[:2] + fields[5:] for fields in after]  # digit for digit
+    settings = table.loc[:, list(SETTING_COLUMNS)].to_numpy().tolist()
+    assert settings == [["bible", "my-model", "my-model"]] * 3 + [["-", "e5", "e5"]] * 2 + [["-", "-", "-"]]
+    subprocess.run(script, check=True, capture_output=True)  # run again: nothing changes
+    assert read_results(path).equals(table)

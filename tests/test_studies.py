@@ -119,6 +119,8 @@ def test_runs_are_scored_cached_and_tabulated(settings, monkeypatch):
 
     rows = to_results_rows(scores, "rq-test", settings.split)
     assert tuple(rows.columns) == RESULT_COLUMNS
+    named = {"bitext": "bible", "teacher": settings.teacher, "student": settings.student}
+    assert rows.loc[:, list(named)].drop_duplicates().to_dict("records") == [named]
     assert "switch=0.5:MAP" in set(rows.measure) and "bitext:R@1" in set(rows.measure)
     assert (rows[rows.objective == "zero-shot"].train_pairs == 0).all()
     assert set(rows[rows.objective == "dictionary-translate"].train_pairs) == {200}  # the bitext it used

@@ -131,7 +131,8 @@ def _score_quietly(run: StudyRun, settings: StudySettings) -> None:
 def run_study(
     runs: list[StudyRun], settings: StudySettings, *, progress: bool = True, workers: int = 1
 ) -> pd.DataFrame:
-    """Score every run; long form: the run's fields, ``label``, ``query_set``, ``scoring``, ``measure``, ``value``.
+    """Score every run; long form: the run's fields, ``label``, the setting's ``bitext``, ``teacher`` and ``student``
+    (:meth:`StudySettings.setting`), ``query_set``, ``scoring``, ``measure``, ``value``.
 
     query_set: ``clean`` (CLIR, one row per scoring), ``clean@last`` (the same at the last step, with
     ``settings.score_last``), ``switch=<rate>`` (code-switched CLIR, dense), ``bitext`` (recall of pooled
@@ -143,7 +144,7 @@ def run_study(
     rows = []
     for run in runs:
         scores = score_run(run, settings, progress=progress)
-        base = {**asdict(run), "label": run.label}
+        base = {**asdict(run), "label": run.label, **settings.setting(run.language)}
         for query_set, key in (("clean", "clir"), ("clean@last", "clir@last")):
             for scoring, measures in scores.get(key, {}).items():
                 rows += [
@@ -292,7 +293,7 @@ def learning_curves(runs: list[StudyRun], settings: StudySettings) -> pd.DataFra
     """
     rows, references = [], []
     for run in runs:
-        base = {**asdict(run), "label": run.label}
+        base = {**asdict(run), "label": run.label, **settings.setting(run.language)}
         if run.objective in UNTRAINED:
             references.append((run, base))
             continue

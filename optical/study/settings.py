@@ -10,6 +10,7 @@ from pathlib import Path
 
 from optical.data import load_bible_bitext
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, resolve_model_dir
+from optical.results import setting
 from optical.run_spec import EvaluationSpec, RunSpec
 from optical.search import SCORINGS
 from optical.task import Task
@@ -127,6 +128,10 @@ class StudySettings:
             bible_collections=("verse",),
             num_queries=self.num_queries,
         )
+
+    def setting(self, language: str) -> dict[str, str]:
+        """The bitext and models of ``language``'s runs, as their rows in ``results.csv`` name them."""
+        return setting(self.task(language).bitext, self.teacher, self.student)
 
     def spec(self, run: StudyRun) -> RunSpec:
         """The identity of ``run``'s student under these settings (of an untrained system: its model and lexicon)."""

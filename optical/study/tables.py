@@ -72,6 +72,9 @@ def to_results_rows(scores: pd.DataFrame, study: str, split: str) -> pd.DataFram
         {
             "study": study,
             "language": "en-" + scores.language,
+            "bitext": scores.bitext,
+            "teacher": scores.teacher,
+            "student": scores.student,
             "objective": scores.label,
             "train_pairs": scores.train_pairs.where(~scores.objective.isin(NO_BITEXT), 0),
             "epochs": scores.epochs.where(~scores.objective.isin(UNTRAINED), 0),
