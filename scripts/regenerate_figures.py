@@ -74,11 +74,8 @@ QUICK_STUDIES = {
     "TRAIN_PAIRS": 48,
     "SIZES": [16, 48],
     "PRETRAIN_STEPS": 2,
-    "CURVE_EVERY": 2,
-    "CURVE_QUERIES": 10,
-    "PATIENCE": 4,
     "EXTRA_SETTINGS": {"bitext_pairs": 100, "lexicon_pairs": 1000, "switch_rates": [0.5]},
-    "BUDGET": {"train_pairs": 48, "seeds": [0, 1], "curve_every": 2, "curve_queries": 10},  # the fair trial's, smaller
+    "BUDGET": {"train_pairs": 48, "seeds": [0, 1], "curve_every": 2, "curve_queries": 10},  # every preset, smaller
 }
 
 

@@ -322,11 +322,7 @@ def test_learning_curves_notebook(tmp_path, work_dir):
         "learning_curves.ipynb",
         tmp_path,
         OBJECTIVES=["ot", "kl"],
-        TRAIN_PAIRS=24,
-        EPOCHS=1,
-        CURVE_EVERY=2,
-        CURVE_QUERIES=8,
-        PATIENCE=0,
+        BUDGET={"train_pairs": 24, "epochs": 1, "curve_every": 2, "curve_queries": 8, "patience": 0},
         NUM_QUERIES=10,
         DEVICE="cpu",
         OUT_DIR=str(figures),
@@ -343,23 +339,23 @@ def test_learning_curves_notebook(tmp_path, work_dir):
 
 def test_ot_recipe_notebook(tmp_path, work_dir):
     figures = tmp_path / "figures"
+    budget = {"train_pairs": 24, "epochs": 1, "curve_queries": 8}
     tiny = {
-        "TRAIN_PAIRS": 24,
-        "EPOCHS": 1,
-        "CURVE_QUERIES": 8,
         "NUM_QUERIES": 10,
         "DEVICE": "cpu",
         "OUT_DIR": str(figures),
         "WORK_DIR": str(work_dir),
         "EXTRA_SETTINGS": {"bitext_pairs": 20, "lexicon_pairs": 400, "max_length": 32, "switch_rates": [0.5]},
     }
-    execute("ot_recipe.ipynb", tmp_path, RECIPES=[{}, {"marginal_penalty": 1.0}], CURVE_EVERY=2, **tiny)
+    ot = {"RECIPES": [{}, {"marginal_penalty": 1.0}], "BUDGET": budget | {"curve_every": 2}}
+    execute("ot_recipe.ipynb", tmp_path, **ot, **tiny)
     table = (figures / "ot-recipe_en-ny.md").read_text()
     assert "ot[marginal_penalty=1.0]" in table and "| ot " in table
     for name in ("ot-recipe_en-ny.png", "ot-recipe_drift_en-ny.png"):
         assert (figures / name).read_bytes()[:8] == PNG_MAGIC
     # the same notebook compares KL's variants, and reports how peaked the teacher's target is
-    execute("ot_recipe.ipynb", tmp_path, OBJECTIVE="kl", RECIPES=[{}, {"kl_temperature": 0.05}], CURVE_EVERY=3, **tiny)
+    kl = {"OBJECTIVE": "kl", "RECIPES": [{}, {"kl_temperature": 0.05}], "BUDGET": budget | {"curve_every": 3}}
+    execute("ot_recipe.ipynb", tmp_path, **kl, **tiny)
     table = (figures / "kl-recipe_en-ny.md").read_text()
     assert "kl[kl_temperature=0.05]" in table and "teacher's target distribution" in table and "diagonal_mass" in table
     # contrastive with KL's candidates, beside KL's own run on the same dev protocol (a rival, from the records)
@@ -370,7 +366,7 @@ def test_ot_recipe_notebook(tmp_path, work_dir):
         OBJECTIVE="contrastive",
         RECIPES=recipes,
         RIVALS={"kl": [{}]},
-        CURVE_EVERY=3,
+        BUDGET=budget | {"curve_every": 3},
         **tiny,
     )
     answer = displayed_markdown(tmp_path / "executed-ot_recipe.ipynb")

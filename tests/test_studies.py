@@ -500,3 +500,17 @@ def test_the_fair_trial_preset_finds_every_committed_record_of_rq1():
     assert budget.changed({"seeds": [0]}).runs(["ny"], ["ot"]) == [studies.StudyRun("ny", "ot", 16000, epochs=4)]
     with pytest.raises(ValueError, match="a budget has no \\['seed'\\]"):
         budget.changed({"seed": 1})
+
+
+def test_the_dev_search_preset_finds_every_committed_dev_curve_and_recipe():
+    """The dev curves and the recipe searches name one preset: the default recipe's run stays theirs in common."""
+    from optical.study import PRESETS, RECIPE_GRIDS
+
+    budget = PRESETS["dev-search"]
+    records = Path(__file__).resolve().parent.parent / "figures" / "runs"
+    settings = budget.settings(split="dev", num_queries=500, records_dir=str(records))
+    objectives = ["ot", "hard-align", "kl", "mse", "cls-mse", "contrastive", "zero-shot", "dictionary-translate"]
+    searched = {objective: RECIPE_GRIDS[objective] for objective in ("ot", "kl")}
+    runs = budget.runs(["ny"], objectives) + budget.runs(["ny"], list(searched), recipes=searched)
+    assert len({run.label for run in runs}) == len(objectives) + sum(len(grid) - 1 for grid in searched.values())
+    assert all((records / f"{settings.key(run)}.json.gz").exists() for run in runs)

@@ -14,10 +14,10 @@ notebooks keep them in ``figures/runs/``, committed, so another machine continue
 last one stopped) or else cached under ``work_dir/studies``, so a notebook that is rerun or
 interrupted only trains what is missing.
 
-Modules: ``settings`` (runs, settings, recipes, grids), ``presets`` (named budgets: the fair trial's), ``data``
-(what a language's runs share), ``records`` (kept scores), ``training`` (a study's student, its learning curve),
-``runner`` (scoring runs, their long tables, significance: the paired bootstrap over queries and seeds), ``tables``
-(summaries, Holm-corrected families, verdicts, results rows).
+Modules: ``settings`` (runs, settings, recipes, grids), ``presets`` (named budgets: the fair trial's, the dev
+search's), ``data`` (what a language's runs share), ``records`` (kept scores), ``training`` (a study's student, its
+learning curve), ``runner`` (scoring runs, their long tables, significance: the paired bootstrap over queries and
+seeds), ``tables`` (summaries, Holm-corrected families, verdicts, results rows).
 """
 
 from optical.study.data import StudyData, run_lexicon, study_data

@@ -1,5 +1,6 @@
 """Named budgets of a study's students, written once: the notebooks that share runs (RQ1, RQ3 and RQ4 score the
-same students of the fair trial) name the budget instead of retyping its numbers, so they cannot drift apart.
+same students of the fair trial; the dev curves and the recipe searches share their default runs) name the budget
+instead of retyping its numbers, so they cannot drift apart.
 
 >>> budget = PRESETS["fair-trial"].changed({"seeds": [0]})  # a quick look at one seed
 >>> budget.train_pairs, budget.epochs, budget.seeds
@@ -52,4 +53,7 @@ class Budget:
 PRESETS: dict[str, Budget] = {
     # The common budget of the objectives' fair trial: 2,000 steps of 32, each run scored at its best dev step.
     "fair-trial": Budget(train_pairs=16000, epochs=4, seeds=[0, 1, 2], curve_every=100, curve_queries=200),
+    # The dev search of settings (learning_curves.ipynb, ot_recipe.ipynb: one default run shared by both): the same
+    # pairs and steps on one seed, stopped once the dense dev curve has not risen for 500 steps.
+    "dev-search": Budget(train_pairs=16000, epochs=4, seeds=[0], curve_every=100, curve_queries=200, patience=500),
 }
