@@ -73,6 +73,18 @@ def test_train_then_per_language_results(tmp_path, work_dir):
     assert "zero-shot" in table and "en-ny" in table and "nDCG@10" in table
     assert "| fused" in table and "| bm25" in table and "| translate-encode" in table  # its MaxSim rows
 
+    # another student's rows in the same file: never averaged in, shown when chosen
+    other = results.assign(teacher="my-model", student="my-model", value=results.value / 2)
+    pd.concat([results, other]).to_csv(figures / "results.csv", index=False)
+    shown = {"RESULTS": str(figures / "results.csv"), "SPLIT": "dev", "OUT_DIR": str(figures)}
+    with pytest.raises(papermill.PapermillExecutionError, match="several settings"):
+        execute("per_language_results.ipynb", tmp_path, **shown)
+    execute("per_language_results.ipynb", tmp_path, **shown, SETTING={"student": "my-model"})
+    mine = (figures / "per_language_main_dev_my-model.md").read_text()
+    zero_shot = results.query("objective == 'zero-shot' and split == 'dev' and measure == 'MAP'").value.item()
+    assert f"| {zero_shot / 2:.4f} |" in mine and f"| {zero_shot:.4f} |" in table  # its own rows alone
+    assert (figures / "per_language_main_dev.md").read_text() == table  # the packaged model's table untouched
+
 
 def test_a_failing_notebook_names_the_cell(tmp_path, work_dir):
     with pytest.raises(papermill.PapermillExecutionError, match="unknown objective"):
