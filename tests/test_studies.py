@@ -510,7 +510,7 @@ def test_the_dev_search_preset_finds_every_committed_dev_curve_and_recipe():
     records = Path(__file__).resolve().parent.parent / "figures" / "runs"
     settings = budget.settings(split="dev", num_queries=500, records_dir=str(records))
     objectives = ["ot", "hard-align", "kl", "mse", "cls-mse", "contrastive", "zero-shot", "dictionary-translate"]
-    searched = {objective: RECIPE_GRIDS[objective] for objective in ("ot", "kl")}
+    searched = {objective: RECIPE_GRIDS[objective] for objective in ("ot", "kl", "contrastive")}
     runs = budget.runs(["ny"], objectives) + budget.runs(["ny"], list(searched), recipes=searched)
     assert len({run.label for run in runs}) == len(objectives) + sum(len(grid) - 1 for grid in searched.values())
     assert all((records / f"{settings.key(run)}.json.gz").exists() for run in runs)
