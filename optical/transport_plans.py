@@ -80,16 +80,11 @@ def latest_checkpoint(work_dir: str | Path, language: str, student: str | None =
     before 2026-12-06, or of train() called without a spec)."""
     found = saved_checkpoints(work_dir, f"main-en-{language}-*")
     if student is not None:
-        found = {name: path for name, path in found.items() if _trained_model(path) in (student, None)}
+        found = {name: path for name, path in found.items() if _spec_field(path, "student") in (student, None)}
     if not found:
         which = f"en-{language} student" + (f" from {student}" if student else "")
         raise FileNotFoundError(f"no trained {which} under {work_dir}/checkpoints: run the main job first")
     return next(iter(found.values()))
-
-
-def _trained_model(checkpoint: Path) -> str | None:
-    """The student model a checkpoint's run started from, as its ``spec.json`` says (None without one)."""
-    return _spec_field(checkpoint, "student")
 
 
 def _spec_field(checkpoint: Path, name: str) -> str | None:
