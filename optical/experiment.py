@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -56,6 +57,22 @@ class MainConfig:
     search: SearchSettings = field(default_factory=SearchSettings)
     system: str = "student"  # student | fused: also BM25 and translate-encode on the training bitext's lexicon, fused
     fused_student_weight: float = 0.0  # with --system fused: the student's MaxSim run's weight (0: left out)
+
+    def report_name(self) -> str:
+        """The stem of this job's report files: ``en-<lang>`` for the packaged models' OT student on the Bible, else
+        followed by what sets the job apart, as its result rows' columns do: the models (student, then a teacher
+        that differs), the user's bitext and collection, the objective's label; e.g. ``en-ny_kl``,
+        ``en-grc_multilingual-e5-small_ot-word_embeddings=trim``. So jobs of other settings write beside each
+        other into one ``out_dir`` rather than over each other's reports."""
+        models = [Path(name).name for name in dict.fromkeys((self.student, self.teacher)) if name != DEFAULT_MODEL]
+        data = [Path(self.train_bitext).stem] if self.train_bitext else []
+        if self.collection.startswith("irds:"):
+            data.append(self.collection.removeprefix("irds:"))  # e.g. clirmatrix/ny/en
+        elif self.collection:
+            data.append(Path(self.collection).name)
+        objective = [self.train.label] if self.train.label != TrainConfig().label else []
+        parts = [f"en-{self.language}", *models, *data, *objective]
+        return "_".join(re.sub(r"[^\w.=+-]+", "-", part).strip("-") for part in parts)
 
     def task(self) -> Task:
         """The data this job reads: its language's bitext (or ``train_bitext``) and collections (or ``collection``)."""
@@ -148,15 +165,15 @@ def run_spec(config: MainConfig) -> RunSpec:
 def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
     """Zero-shot teacher vs the distilled student (``config.train.objective``, OT by default), embedded collection.
 
-    Records its rows in ``out_dir/results.csv`` and writes ``transport_plan_en-<lang>.png``,
-    ``training_loss_en-<lang>.png`` and ``main_en-<lang>.md`` (table, setting, timings). Returns
-    the rows it recorded.
+    Records its rows in ``out_dir/results.csv`` and writes ``transport_plan_<name>.png`` (and ``_before``),
+    ``training_loss_<name>.png`` and ``main_<name>.md`` (table, setting, timings), ``<name>`` its
+    :meth:`MainConfig.report_name`. Returns the rows it recorded.
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     out_dir, work_dir = Path(config.out_dir), Path(config.work_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    pair_name = f"en-{config.language}"
+    pair_name, stem = f"en-{config.language}", config.report_name()
     device = pick_device(config.train.device)
 
     if config.system not in SYSTEMS:
@@ -217,13 +234,13 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
 
     after = soft_alignment(teacher, student, example.english, example.foreign, epsilon=epsilon)
     figures = {
-        f"transport_plan_{pair_name}_before.png": plot_transport_plan(
+        f"transport_plan_{stem}_before.png": plot_transport_plan(
             before, title=f"{example.pair_id}: before training, <T,C> = {before.cost:.3f}"
         ),
-        f"transport_plan_{pair_name}.png": plot_transport_plan(
+        f"transport_plan_{stem}.png": plot_transport_plan(
             after, title=f"{example.pair_id}: {objective} student, <T,C> = {after.cost:.3f}"
         ),
-        f"training_loss_{pair_name}.png": plot_training_loss(
+        f"training_loss_{stem}.png": plot_training_loss(
             trained.losses, title=f"{objective} distillation, {pair_name}, {len(train_pairs):,} pairs"
         ),
     }
@@ -242,7 +259,7 @@ def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:
         timings["bitext-only systems"] = time.perf_counter() - clock
     rows = pd.concat(parts, ignore_index=True)
     record_results(rows, out_dir / "results.csv")
-    summary = out_dir / f"main_{pair_name}.md"
+    summary = out_dir / f"main_{stem}.md"
     reports = []
     if not (config.train_bitext and config.collection):  # the Bible was read: for its training or held-out books
         reports.append(f"Bible: {task.bible.report.summary()}")

@@ -62,14 +62,15 @@ def test_main_job_trains_evaluates_and_writes_results_and_figures(tmp_path, work
     assert set(results[results.split == "topical-dev"].measure) == {"MAP", "nDCG@10", "P@5", "R@10", "R@100", "MRR"}
     assert results.value.between(0, 1).all() and len(results) == 10 + 2 * 6 + 4 * 2 * 6
     assert results.loc[results.objective == student, "train_pairs"].unique().tolist() == [48]
-    summary = (out / "main_en-ny.md").read_text()
+    stem = "en-ny_ot-batch_size=16"  # the reports are named after the student's label, as its rows are
+    summary = (out / f"main_{stem}.md").read_text()
     counts = {kind: int(n) for kind, n in re.findall(r"(name|subject|mixed) \((\d+)\)", summary)}
     assert sum(counts.values()) == 30  # the kinds part the topical queries
     maps = results[results.measure == "MAP"].set_index(["split", "objective"]).value
     for system in ("zero-shot", student):  # the whole is the queries' mean: the kinds' means weighted by their sizes
         by_kind = sum(maps[f"topical-dev/{kind}", system] * n for kind, n in counts.items()) / 30
         assert by_kind == pytest.approx(maps["topical-dev", system], abs=1e-12)
-    for name in ("transport_plan_en-ny.png", "transport_plan_en-ny_before.png", "training_loss_en-ny.png"):
+    for name in (f"transport_plan_{stem}.png", f"transport_plan_{stem}_before.png", f"training_loss_{stem}.png"):
         assert (out / name).read_bytes()[:8] == PNG_MAGIC
     assert "| zero-shot" in summary and re.search(r"foreign: [23]\.\d\d pieces per word, 0\.00% \[UNK\]", summary)
     runs = {p.name for p in (work_dir / "runs").iterdir()}
@@ -83,7 +84,7 @@ def test_main_job_trains_evaluates_and_writes_results_and_figures(tmp_path, work
     pd.testing.assert_frame_equal(rerun, results)
     steps = re.search(r"= (\d+) steps of", summary)[1]
     resumed = f"Training resumed from the kept checkpoint at step {steps} of {steps}"
-    assert resumed in (out / "main_en-ny.md").read_text()
+    assert resumed in (out / f"main_{stem}.md").read_text()
 
 
 def test_main_job_trains_on_a_user_tsv(tmp_path, work_dir):
@@ -115,7 +116,7 @@ def test_main_job_trains_on_a_user_tsv(tmp_path, work_dir):
     assert results.loc[results.objective == "ot", "train_pairs"].unique().tolist() == [2]
     digest = hashlib.sha256(bitext.read_bytes()).hexdigest()[:16]
     assert set(results.bitext) == {f"extra.tsv@{digest}"}  # never the Bible's rows of the same language
-    assert "training TSV: 2 pairs aligned" in (tmp_path / "main_en-ny.md").read_text()
+    assert "training TSV: 2 pairs aligned" in (tmp_path / "main_en-ny_extra.md").read_text()
 
 
 def test_zero_shot_scores_of_the_embedded_test_collection(work_dir):
@@ -163,11 +164,13 @@ def test_main_job_on_a_user_collection(tmp_path, work_dir, bitext, search):
     run = (work_dir / "runs" / "clef-like.zero-shot.trec").read_text().splitlines()
     assert {line.split()[0] for line in run} == set(queries)
     assert all("#" not in line.split()[2] for line in run)  # passages were scored back to their documents
-    assert "Search: `{" in (tmp_path / "out" / "main_en-ny.md").read_text()
+    assert "Search: `{" in (tmp_path / "out" / "main_en-ny_clef-like.md").read_text()
     if search == ["--index", "flat"]:  # once: a run with another recipe gets rows of its own
         main([*args, "--device", "cpu", "--epsilon", "0.05"])
         both = pd.read_csv(tmp_path / "out" / "results.csv")
         assert set(both.objective) == {"zero-shot", "ot", "ot[epsilon=0.05]"}
+        assert "| ot[epsilon=0.05]" in (tmp_path / "out" / "main_en-ny_clef-like_ot-epsilon=0.05.md").read_text()
+        assert "| ot " in (tmp_path / "out" / "main_en-ny_clef-like.md").read_text()  # the first job's, kept beside
         pd.testing.assert_frame_equal(both[both.objective != "ot[epsilon=0.05]"].reset_index(drop=True), results)
 
 
@@ -190,7 +193,7 @@ def test_main_job_adds_the_fused_bitext_only_system(tmp_path, work_dir, bitext):
     assert set(results[results.objective.isin(["bm25", "fused"])].train_pairs) == {400}  # the lexicon's bitext
     mean_ap = results[results.measure == "MAP"].set_index("objective").value
     assert mean_ap["bm25"] > mean_ap["zero-shot"]  # 400 pairs already translate some query words
-    assert "| fused" in (tmp_path / "out" / "main_en-ny.md").read_text()
+    assert "| fused" in (tmp_path / "out" / "main_en-ny_clef-like.md").read_text()
 
     with pytest.raises(ValueError, match="fused_student_weight"):
         main([*args, "--system", "fused", "--fused-student-weight", "1"])
@@ -261,7 +264,7 @@ def test_main_job_on_greek_with_an_extended_vocabulary(tmp_path, work_dir):
     main([*args, "--out-dir", str(out), "--work-dir", str(work_dir)])
     results = pd.read_csv(out / "results.csv")
     assert set(results.language) == {"en-grc"} and len(results) == 10
-    summary = (out / "main_en-grc.md").read_text()
+    summary = (out / "main_en-grc_ot-batch_size=16-extend_vocabulary=2000.md").read_text()
     before, after = summary.split("pieces added to the student's vocabulary: ")
     assert re.search(r"foreign: [45]\.\d\d pieces per word", before)  # Greek spelled out letter by letter
     assert re.match(r"foreign: 1\.\d\d pieces per word", after)  # whole words and stems after the extension
@@ -279,7 +282,8 @@ def test_main_job_with_multilingual_e5_as_teacher_and_student(tmp_path, bitext):
     maps = results[results.measure == "MAP"].set_index("objective").value
     assert set(maps.index) == {"zero-shot", "ot[batch_size=8,word_embeddings=trim]"}
     assert maps["zero-shot"] > 0.5  # the English-only teacher: ~0.1
-    assert "multilingual-e5-small" in (tmp_path / "out" / "main_en-ny.md").read_text()
+    report = "main_en-ny_multilingual-e5-small_collection_ot-batch_size=8-word_embeddings=trim.md"
+    assert "multilingual-e5-small" in (tmp_path / "out" / report).read_text()
     from sentence_transformers import SentenceTransformer
 
     exported = SentenceTransformer(str(tmp_path / "student"), device="cpu", local_files_only=True)

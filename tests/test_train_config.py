@@ -63,3 +63,23 @@ def test_a_run_is_labelled_by_the_settings_that_change_its_student():
     assert tuned.label == "kl[kl_temperature=0.05,lr=5e-05,word_embeddings=trim]"
     recipe = (("contrastive_weight", 0.1),)
     assert TrainConfig.from_flat(dict(recipe)).label == StudyRun(recipe=recipe).label == "ot[contrastive_weight=0.1]"
+
+
+def test_main_jobs_of_other_settings_name_their_reports_apart():
+    """The main job's report files (main_<name>.md, its figures) are named by what its rows are keyed by: two jobs
+    of other models, data or objectives into one out_dir keep both reports; the default job keeps ``en-<lang>``."""
+    from optical.experiment import MainConfig
+
+    def name(**fields) -> str:
+        return MainConfig(**fields).report_name()
+
+    assert name() == "en-ny" and name(language="grc", split="dev", train_pairs=100) == "en-grc"
+    e5 = {"teacher": "multilingual-e5-small", "student": "multilingual-e5-small"}
+    assert (
+        name(**e5, train=TrainConfig(word_embeddings="trim")) == "en-ny_multilingual-e5-small_ot-word_embeddings=trim"
+    )
+    assert name(student="/models/my-xlmr/") == "en-ny_my-xlmr"
+    assert name(train=TrainConfig(objective="kl")) == "en-ny_kl"
+    user = {"train_bitext": "/data/ny pairs.tsv", "train": TrainConfig.from_flat(epsilon=0.05)}
+    assert name(**user, collection="irds:neuclir/1/zh") == "en-ny_ny-pairs_neuclir-1-zh_ot-epsilon=0.05"
+    assert name(collection="/data/clef-2003/") == "en-ny_clef-2003"
