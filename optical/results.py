@@ -18,6 +18,9 @@ RESULT_KEY = RESULT_COLUMNS[:-1]  # a configuration and measure: one row, its la
 SETTING_COLUMNS = ("bitext", "teacher", "student")  # the data and models a study ran under, as its run specs name them
 NO_SCORING = "-"  # the scoring of rows that rank nothing (word-link agreement of transport plans)
 NONE = "-"  # the bitext of rows that read none, the models of rows that encode nothing (the random ranking)
+# read_csv options that read every float back as written, so a rewrite keeps every other row digit for digit: pandas
+# 3 does so by default (and deprecates the option), pandas 2 only with float_precision="round_trip"
+EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
 
 
 def setting(bitext: str, teacher: str, student: str) -> dict[str, str]:
@@ -78,7 +81,7 @@ def read_results(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         return pd.DataFrame(columns=list(RESULT_COLUMNS))
-    table = pd.read_csv(path, float_precision="round_trip")  # a rewrite keeps every other row digit for digit
+    table = pd.read_csv(path, **EXACT_FLOATS)
     if missing := [column for column in RESULT_COLUMNS if column not in table.columns]:
         raise ValueError(
             f"{path} lacks the columns {missing}: it was written before results named their setting; add them "

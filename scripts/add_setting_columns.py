@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from optical.files import write_atomically
-from optical.results import NONE, RESULT_COLUMNS, SETTING_COLUMNS
+from optical.results import EXACT_FLOATS, NONE, RESULT_COLUMNS, SETTING_COLUMNS
 from optical.zero_shot import ENGLISH_QUERIES
 
 
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("table", type=Path, help="a results.csv")
     parser.add_argument("model", help="the teacher and student of its rows (the zero-shot comparison's excepted)")
     args = parser.parse_args()
-    table = pd.read_csv(args.table, float_precision="round_trip")
+    table = pd.read_csv(args.table, **EXACT_FLOATS)
     if set(SETTING_COLUMNS) <= set(table.columns):
         print(f"{args.table} names its setting already")
         return
