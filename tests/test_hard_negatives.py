@@ -78,17 +78,36 @@ def test_negatives_make_kl_a_score_distillation_not_contrastive():
     assert -np.log(spread["diagonal_mass"]) > 0.1  # InfoNCE's value there is at least this
 
 
-def test_contrastive_and_kl_prepare_the_same_candidate_pool(teacher, bitext):
-    """Equal candidates: contrastive's negatives=k mines what KL's hard_negatives=k mines; 0 keeps in-batch only."""
+def test_contrastive_ot_and_kl_prepare_the_same_candidate_pool(teacher, bitext):
+    """Equal candidates: contrastive's and OT's negatives=k mine what KL's hard_negatives=k mines; 0 keeps in-batch
+    only; OT's term is contrastive's loss over them, added with its weight to the transport cost."""
     from optical.losses import OBJECTIVES
 
     english = [pair.english for pair in bitext.pairs[:40]]
-    contrastive, kl = OBJECTIVES["contrastive"], OBJECTIVES["kl"]
+    contrastive, kl, ot = OBJECTIVES["contrastive"], OBJECTIVES["kl"], OBJECTIVES["ot"]
     assert contrastive.prepare(contrastive.make_settings({}), teacher, english, None) is None
+    assert ot.prepare(ot.make_settings({"contrastive_weight": 1.0}), teacher, english, None) is None
     ours = contrastive.prepare(contrastive.make_settings({"negatives": 4}), teacher, english, None)
     theirs = kl.prepare(kl.make_settings({"hard_negatives": 4}), teacher, english, None)
+    ot_settings = ot.make_settings({"contrastive_weight": 0.5, "negatives": 4})
+    ot_inputs = ot.prepare(ot_settings, teacher, english, None)
     batch = [0, 5, 9, 30]
     assert torch.equal(ours(batch)["negatives"], theirs(batch)["negatives"])
+    assert torch.equal(ot_inputs(batch)["negatives"], theirs(batch)["negatives"])
     assert 4 <= len(ours(batch)["negatives"]) <= 16
     with pytest.raises(ValueError, match="negatives must be >= 0"):
         contrastive.make_settings({"negatives": -1})
+    with pytest.raises(ValueError, match="set contrastive_weight > 0"):
+        ot.make_settings({"negatives": 4})
+
+    texts = [bitext.pairs[i].english for i in batch]
+    with torch.no_grad():
+        english_side, foreign_side = teacher.encode(texts), teacher.encode([bitext.pairs[i].foreign for i in batch])
+    negatives = ot_inputs(batch)["negatives"]
+    in_batch = ot.bind(ot.make_settings({"contrastive_weight": 0.5}))(english_side, foreign_side).loss
+    with_pool = ot.bind(ot_settings)(english_side, foreign_side, negatives=negatives).loss
+    pool_term = OBJECTIVES["contrastive"].bind(contrastive.make_settings({}))
+    extra = pool_term(english_side, foreign_side, negatives=negatives).loss
+    plain = pool_term(english_side, foreign_side).loss
+    assert float(with_pool - in_batch) == pytest.approx(0.5 * float(extra - plain), abs=1e-5)
+    assert extra > plain  # the pool reached the loss: more candidates in its denominator

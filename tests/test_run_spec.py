@@ -78,26 +78,60 @@ def test_every_committed_record_is_named_by_the_specifications_it_holds():
         assert path.name == f"{run.key()}-{evaluation.key()}.json.gz"
 
 
-def test_records_given_a_new_objective_setting_are_renamed_to_the_key_a_study_looks_up(tmp_path):
-    """scripts/add_objective_setting.py, run once when contrastive gained ``negatives`` (0: in-batch, as trained)."""
-    import gzip
+def _migration():
+    """scripts/add_objective_setting.py as a module."""
     import importlib.util
-    import json
-
-    from optical.study import StudyRun, StudySettings
 
     spec = importlib.util.spec_from_file_location("migration", ROOT / "scripts" / "add_objective_setting.py")
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
+    return migration
+
+
+@pytest.mark.parametrize("objective", ["contrastive", "ot"])
+def test_records_given_a_new_objective_setting_are_renamed_to_the_key_a_study_looks_up(tmp_path, objective):
+    """scripts/add_objective_setting.py, run once when contrastive and then OT gained ``negatives`` (0: in-batch
+    candidates, as every record trained)."""
+    import gzip
+
+    from optical.study import StudyRun, StudySettings
+
+    migration = _migration()
     settings = StudySettings(split="dev", curve_every=100, curve_queries=200, patience=500)
-    run = StudyRun("ny", "contrastive", 16000, epochs=4)
-    committed = ROOT / "figures" / "runs" / f"{settings.key(run)}.json.gz"  # the learning curves' contrastive run
+    run = StudyRun("ny", objective, 16000, epochs=4)
+    committed = ROOT / "figures" / "runs" / f"{settings.key(run)}.json.gz"  # the learning curves' run
     record = json.loads(gzip.decompress(committed.read_bytes()))
     del record["spec"]["objective_settings"]["negatives"]  # as it was before the setting existed
     old_name = f"{canonical_key(record['spec'])}-{canonical_key(record['evaluation'])}.json.gz"
     (tmp_path / old_name).write_bytes(gzip.compress(json.dumps(record).encode(), mtime=0))
-    assert migration.migrate(tmp_path, "contrastive", "negatives", 0) == {old_name: committed.name}
+    assert migration.migrate(tmp_path, objective, "negatives", 0) == {old_name: committed.name}
     assert (tmp_path / committed.name).read_bytes() == committed.read_bytes() and not (tmp_path / old_name).exists()
-    assert migration.migrate(tmp_path, "contrastive", "negatives", 0) == {}  # run twice: nothing left to do
+    assert migration.migrate(tmp_path, objective, "negatives", 0) == {}  # run twice: nothing left to do
     with pytest.raises(ValueError, match="does not default to 8"):
-        migration.migrate(tmp_path, "contrastive", "negatives", 8)
+        migration.migrate(tmp_path, objective, "negatives", 8)
+
+
+def test_kept_checkpoints_given_a_new_objective_setting_are_found_by_the_main_job(tmp_path):
+    """The main job's finished OT student, kept from before OT had ``negatives``, is renamed to the key the main job
+    looks up now, its spec.json and the spec inside last.pt with it; other objectives' folders are left alone."""
+    import torch
+
+    from optical.experiment import MainConfig, run_spec
+
+    migration = _migration()
+    current = run_spec(MainConfig()).to_dict()
+    old = copy.deepcopy(current)
+    del old["objective_settings"]["negatives"]
+    folder = tmp_path / f"main-en-ny-{canonical_key(old)}"
+    folder.mkdir()
+    (folder / SPEC_NAME).write_text(json.dumps(old))
+    torch.save({"spec": old, "step": 376}, folder / "last.pt")
+    other = tmp_path / "study-0123456789abcdef"
+    other.mkdir()
+    (other / SPEC_NAME).write_text(json.dumps({**old, "objective": "kl"}))
+    renamed = migration.migrate_checkpoints(tmp_path, "ot", "negatives", 0)
+    target = tmp_path / f"main-en-ny-{run_spec(MainConfig()).key()}"
+    assert renamed == {folder.name: target.name} and not folder.exists() and other.exists()
+    assert json.loads((target / SPEC_NAME).read_text()) == current
+    assert torch.load(target / "last.pt", weights_only=False) == {"spec": current, "step": 376}
+    assert migration.migrate_checkpoints(tmp_path, "ot", "negatives", 0) == {}

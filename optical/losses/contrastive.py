@@ -22,7 +22,7 @@ def cosine_logits(queries: torch.Tensor, documents: torch.Tensor, temperature: f
 @dataclass(frozen=True)
 class ContrastiveSettings:
     temperature: float = 0.05  # contrastive: softmax temperature of the candidates' cosine scores
-    negatives: int = 0  # contrastive: the teacher's k nearest training English sentences per pair join the candidates
+    negatives: int = 0  # contrastive, ot: the teacher's k nearest training sentences per pair join the candidates
 
     def __post_init__(self) -> None:
         if self.temperature <= 0:

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from optical.encoders import TokenBatch
+from optical.hard_negatives import prepare_batch_negatives
 from optical.losses.contrastive import ContrastiveSettings, contrastive_loss
 from optical.losses.objective import BoundLoss, Objective
 from optical.losses.output import LossOutput
@@ -21,8 +22,9 @@ class OTSettings:
     detach_plan: bool = True  # ot: envelope gradient (True) or back-propagate through Sinkhorn
     epsilon_start: float = 0.0  # ot: > 0 anneals epsilon geometrically from this to `epsilon` over training
     marginal_penalty: float = 0.0  # ot: > 0 relaxes the marginals by this times KL (unbalanced OT); 0 exact
-    contrastive_weight: float = 0.0  # ot: > 0 adds this times the in-batch contrastive loss (temperature)
+    contrastive_weight: float = 0.0  # ot: > 0 adds this times the contrastive loss (temperature, negatives)
     temperature: float = ContrastiveSettings.temperature  # ot, contrastive: softmax temperature of in-batch scores
+    negatives: int = ContrastiveSettings.negatives  # ot, contrastive: each pair's k hardest negatives by the teacher
 
     def __post_init__(self) -> None:
         if self.sinkhorn_iters < 1:
@@ -31,6 +33,10 @@ class OTSettings:
             raise ValueError("epsilon and temperature must be > 0")
         if min(self.epsilon_start, self.marginal_penalty, self.contrastive_weight) < 0:
             raise ValueError("epsilon_start, marginal_penalty and contrastive_weight must be >= 0")
+        if self.negatives < 0:
+            raise ValueError(f"negatives must be >= 0, got {self.negatives}")
+        if self.negatives and not self.contrastive_weight:
+            raise ValueError("negatives join the candidates of OT's contrastive term: set contrastive_weight > 0")
 
 
 def cosine_cost(teacher_tokens: torch.Tensor, student_tokens: torch.Tensor) -> torch.Tensor:
@@ -99,9 +105,17 @@ def epsilon_at(settings: OTSettings, step: int, total_steps: int) -> float:
 
 
 def bind_ot(settings: OTSettings) -> BoundLoss:
-    """⟨T, C⟩ at the step's epsilon, plus ``contrastive_weight`` times the in-batch InfoNCE (the plan is OT's)."""
+    """⟨T, C⟩ at the step's epsilon, plus ``contrastive_weight`` times InfoNCE over the batch's English sentences
+    and the batch's hard ``negatives`` (K, d) where ``settings.negatives`` > 0 (the plan is OT's)."""
 
-    def ot_loss(teacher: TokenBatch, student: TokenBatch, *, step: int = 0, total_steps: int = 1) -> LossOutput:
+    def ot_loss(
+        teacher: TokenBatch,
+        student: TokenBatch,
+        *,
+        step: int = 0,
+        total_steps: int = 1,
+        negatives: torch.Tensor | None = None,
+    ) -> LossOutput:
         out = ot_distillation_loss(
             teacher,
             student,
@@ -111,11 +125,16 @@ def bind_ot(settings: OTSettings) -> BoundLoss:
             marginal_penalty=settings.marginal_penalty,
         )
         if settings.contrastive_weight:
-            extra = contrastive_loss(teacher, student, temperature=settings.temperature).loss
+            extra = contrastive_loss(teacher, student, temperature=settings.temperature, negatives=negatives).loss
             out = LossOutput(loss=out.loss + settings.contrastive_weight * extra, plan=out.plan)
         return out
 
     return ot_loss
 
 
-OT = Objective("ot", OTSettings, bind_ot)
+OT = Objective(
+    "ot",
+    OTSettings,
+    bind_ot,
+    prepare=lambda settings, *pool: prepare_batch_negatives(settings.negatives, *pool),  # contrastive's candidates
+)
