@@ -9,7 +9,8 @@ With ``--checkpoints`` the kept checkpoints of that objective (``<name>-<run key
 which holds the spec too) get the setting and their new key as well, so the main job resumes its finished students
 rather than training them again.
 
-    python scripts/add_objective_setting.py contrastive negatives 0 --log figures/runs/migration-contrastive-negatives.json
+    python scripts/add_objective_setting.py contrastive negatives 0 \
+        --log figures/runs/migration-contrastive-negatives.json
     python scripts/add_objective_setting.py ot negatives 0 --log figures/runs/migration-ot-negatives.json \
         --checkpoints .cache/optical/checkpoints
 """

@@ -42,9 +42,8 @@ def main() -> None:
         "holding its translation (bitext mining). Paraphrase: WEB verses as documents, the query's own verse graded "
         "2, WEB verses sharing at least half their words graded 1. Topical: the other verses of the query's Nave units "
         "of 2 to 30 held-out verses, query verses (at most 15% of the books' verses) left out of the documents; kinds: "
-        "units whose topic name occurs in most of their verses (name), the others (subject), both (mixed).\n\n"
-        + table.to_markdown(index=False, floatfmt=".4f")
-        + "\n"
+        "units whose topic is a name, capitalised inside most of their verses (name: people, places), the others "
+        "(subject), both (mixed).\n\n" + table.to_markdown(index=False, floatfmt=".4f") + "\n"
     )
     args.out.write_text(text)
     print(text)

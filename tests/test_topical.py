@@ -91,8 +91,8 @@ def pairs(*ids: str) -> list[BitextPair]:
 
 
 WEB = {
-    "Acts.1.1": "Peter prayed for the church",
-    "Acts.1.2": "Peter prayed for the church again",
+    "Acts.1.1": "Then Peter prayed for the church",
+    "Acts.1.2": "Then Peter prayed for the church again",
     "Acts.1.3": "they forgave their enemies",
     "Acts.1.4": "forgive one another as God forgave you",
     "Acts.1.5": "a word about something else entirely",
@@ -132,7 +132,7 @@ def test_a_small_book_gives_at_most_its_share_of_verses_as_queries():
 
 def test_paraphrase_grades_the_own_verse_2_and_near_duplicates_1():
     collection = paraphrase_collection(pairs(*WEB), WEB, name="p", num_queries=None)
-    assert collection.qrels["Acts.1.1"] == {"Acts.1.1": 2, "Acts.1.2": 1}  # 5 of 6 words shared
+    assert collection.qrels["Acts.1.1"] == {"Acts.1.1": 2, "Acts.1.2": 1}  # 6 of 7 words shared
     assert collection.qrels["Acts.1.5"] == {"Acts.1.5": 2}
     assert set(collection.documents) == set(WEB)
 
@@ -155,3 +155,20 @@ def test_the_random_map_is_exact_for_one_relevant_document_and_matches_sampling(
     assert random_ranking_scores(one_each, rankings=200)["MAP"] == pytest.approx(exact, rel=0.1)
     many = CLIRCollection("t", one_each.queries, documents, {f"q{i}": {f"d{i}": 1, "d39": 1} for i in range(30)})
     assert random_map(many) == random_ranking_scores(many)["MAP"]  # sampled where no formula is kept
+
+
+def test_a_unit_is_a_name_when_its_topic_is_capitalised_inside_most_of_its_verses():
+    """People and places, not the subject words a verse also contains (BREAD, ANGER): a capital inside the verse."""
+    web = {
+        "a": "and Peter prayed",
+        "b": "then said Peter's brother",
+        "c": "Peter went up",  # the verse's first word: capitalised whatever it is
+        "d": "the bread of life",
+        "e": "Bread from heaven came down",
+        "f": "he broke the bread, and Bread was given",  # a capital inside the verse counts
+    }
+    assert unit_kind(TopicUnit("PETER", "", ("a", "b", "c")), web) == "name"
+    assert unit_kind(TopicUnit("PETER", "Goes up", ("c", "d", "e")), web) == "subject"  # named in none inside
+    assert unit_kind(TopicUnit("BREAD", "", ("d", "e")), web) == "subject"
+    assert unit_kind(TopicUnit("BREAD", "", ("d", "f")), web) == "name"
+    assert unit_kind(TopicUnit("JESUS, THE CHRIST", "", ("a",)), {"a": "and Jesus said"}) == "name"

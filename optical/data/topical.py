@@ -9,8 +9,9 @@ Both search English documents in another translation than the one the students t
 - **topical**: relevant are the other verses that Nave's Topical Bible lists under a topic or subtopic with the
   query verse, over units of ``min_verses`` to ``max_verses`` held-out verses (a unit of one verse relates nothing;
   one of hundreds is a book's theme, not a topic); the query verses themselves are left out of the documents.
-  A unit whose topic's name occurs in most of its verses (people, places) is a ``name`` unit, else a ``subject``
-  unit; each query is of the kind of its units (``mixed`` when both), so the two can be reported apart.
+  A unit whose topic is capitalised inside most of its verses (people and places, whom lexical matching finds) is a
+  ``name`` unit, else a ``subject`` unit (FORGIVENESS, and BREAD too, though its word is in its verses); each query
+  is of the kind of its units (``mixed`` when both), so the two can be reported apart.
 """
 
 from __future__ import annotations
@@ -73,10 +74,13 @@ class TopicalCollection:
 
 
 def unit_kind(unit: TopicUnit, web: dict[str, str]) -> str:
-    """``name`` when the topic's first word occurs in at least half of the unit's WEB verses, else ``subject``."""
-    topic = words(unit.topic.split(",")[0].split()[0])
-    hits = sum(bool(topic & words(web.get(verse, ""))) for verse in unit.verses)
-    return "name" if topic and 2 * hits >= len(unit.verses) else "subject"
+    """``name`` when the topic's first word occurs capitalised, and not as the verse's first word, in at least half
+    of the unit's WEB verses (AARON as "and Aaron"), else ``subject``: a subject's word is lower-case inside a
+    sentence ("the bread"), so only names pass (matching the word in any case called BREAD and ANGER names)."""
+    first = unit.topic.split(",")[0].split()[0]
+    inside = re.compile(r"(?<=\S )" + re.escape(first.capitalize()) + r"\b")  # after a word: not the verse's start
+    hits = sum(bool(inside.search(web.get(verse, ""))) for verse in unit.verses)
+    return "name" if 2 * hits >= len(unit.verses) else "subject"
 
 
 def topical_collection(
