@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -17,6 +18,7 @@ from optical.alignment import SoftAlignment, soft_alignment
 from optical.data import BitextPair, books, sample_pairs
 from optical.data.greek import GREEK, aligned_verses
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, TokenEncoder
+from optical.files import kept_file
 from optical.plots import plot_transport_plan
 from optical.results import NO_SCORING, record_results, setting
 from optical.task import Task
@@ -125,14 +127,15 @@ def load_held_out_plans(config: TransportPlanConfig) -> HeldOutPlans:
         english = [pretokenize(teacher.tokenizer, pair.english) for pair in pairs]
         return english, [pretokenize(untrained.tokenizer, pair.foreign) for pair in pairs]
 
-    transductive = eflomal_links(*words(scored + learn_from))[: len(scored)]
+    keep = partial(kept_file, work_dir=config.work_dir, records_dir=config.out_dir)  # eflomal takes no seed
+    transductive = eflomal_links(*words(scored), alongside=words(learn_from), keep=keep)
     encoders = (teacher, untrained, trained, checkpoint)
     if config.language != GREEK or not task.held_out_from_bible:
         return HeldOutPlans(scored, transductive, *encoders, eflomal_training_pairs=len(learn_from))
     verses = aligned_verses(books())
     human = [human_links(verses[pair.pair_id], teacher.tokenizer, untrained.tokenizer) for pair in scored]
     aligners = {
-        "eflomal": eflomal_links(*words(scored), learn_from=words(learn_from)),
+        "eflomal": eflomal_links(*words(scored), learn_from=words(learn_from), keep=keep),
         "eflomal, transductive": transductive,
     }
     return HeldOutPlans(scored, human, *encoders, "human", aligners, len(learn_from))
@@ -188,7 +191,8 @@ def run_transport_plans(config: TransportPlanConfig, plans: HeldOutPlans | None 
     (out_dir / f"alignment_agreement_en-{config.language}.md").write_text(
         f"# Transport plans vs {plans.reference_name} links, en-{config.language}\n\n"
         f"Word links against {_REFERENCE_TEXT[plans.reference_name]}, mean over {len(plans.pairs)} held-out "
-        f"{config.split} pairs{eflomal_note}. `zero-shot`: the untrained student; `{trained}`: {plans.checkpoint}. "
+        f"{config.split} pairs{eflomal_note}. `zero-shot`: the untrained student; `{trained}`: the student of "
+        f"checkpoint `{plans.checkpoint.parent.name}`. "
         f"A student's links are the plan's mutual-argmax word pairs (epsilon {config.epsilon}), or with "
         "`greedy` the word pairs of the greedy one-to-one token matching by 1 - cos. Links to words cut off "
         "by truncation are left out of the reference. AER = 1 - F1 here (every reference link is sure).\n\n"

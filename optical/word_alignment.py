@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import tempfile
 from bisect import bisect_right
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 from optical.alignment import SoftAlignment
 from optical.data.greek import AlignedVerse, VerseWords
+from optical.files import write_atomically
 
 Links = set[tuple[int, int]]  # (English word index, foreign word index)
 
@@ -62,18 +66,35 @@ def eflomal_links(
     foreign: list[list[str]],
     *,
     learn_from: tuple[list[list[str]], list[list[str]]] | None = None,
+    alongside: tuple[list[list[str]], list[list[str]]] | None = None,
+    keep: Callable[[str], Path] | None = None,
 ) -> list[Links]:
     """Word alignments of tokenised sentence pairs by eflomal [1]_, both directions intersected.
 
-    Unsupervised: without ``learn_from`` it learns from the pairs it links, so give it a few thousand pairs beside
-    the ones you want links for (transductive). With ``learn_from`` (English, foreign sentences) it aligns those
-    first, turns their links into priors (eflomal's lexical, fertility and jump counts) and links the given pairs
-    with them alone: the knowledge comes from the other pairs, as from a trained aligner. eflomal's sampler seeds
-    itself from /dev/urandom inside its C binary and takes no seed, so the links, and any agreement measured
-    against them, vary slightly from run to run.
+    Unsupervised: without ``learn_from`` it learns from the pairs it links, so give it a few thousand pairs
+    ``alongside`` (English, foreign sentences aligned together with these, transductively; their links are not
+    returned). With ``learn_from`` it aligns those first, turns their links into priors (eflomal's lexical,
+    fertility and jump counts) and links the given pairs with them alone: the knowledge comes from the other pairs,
+    as from a trained aligner. eflomal's sampler seeds itself from /dev/urandom inside its C binary and takes no
+    seed, so the links, and any agreement measured against them, vary slightly from run to run: with ``keep``
+    (a file name -> where it is kept, e.g. :func:`optical.files.kept_file` with its folders) the links of the same
+    inputs are computed once, kept as ``alignments/eflomal-<digest of the inputs>.json``, and read back after.
 
     .. [1] R. Östling, J. Tiedemann. Efficient word alignment with Markov Chain Monte Carlo. PBML 2016.
     """
+    if keep is None:
+        return _eflomal_links(english, foreign, learn_from, alongside)
+    inputs = json.dumps([english, foreign, learn_from, alongside], ensure_ascii=False, separators=(",", ":"))
+    path = keep(f"alignments/eflomal-{hashlib.sha256(inputs.encode()).hexdigest()[:16]}.json")
+    if path.exists():
+        return [{(i, j) for i, j in links} for links in json.loads(path.read_text())]
+    links = _eflomal_links(english, foreign, learn_from, alongside)
+    write_atomically(path, lambda file: file.write_text(json.dumps([sorted(pairs) for pairs in links]) + "\n"))
+    return links
+
+
+def _eflomal_links(english, foreign, learn_from, alongside) -> list[Links]:
+    """:func:`eflomal_links` computed."""
     import eflomal
 
     priors = None
@@ -84,10 +105,13 @@ def eflomal_links(
         written = io.StringIO()
         eflomal.write_priors(written, *counts)
         priors = written.getvalue().splitlines(keepends=True)
+    given = len(english)
+    if alongside is not None:
+        english, foreign = [*english, *alongside[0]], [*foreign, *alongside[1]]
     forward, reverse = _eflomal_lines(
         [" ".join(words) for words in english], [" ".join(words) for words in foreign], priors
     )
-    return [_parse(fwd) & _parse(rev) for fwd, rev in zip(forward, reverse, strict=True)]
+    return [_parse(fwd) & _parse(rev) for fwd, rev in zip(forward[:given], reverse[:given], strict=True)]
 
 
 def _eflomal_lines(english: list[str], foreign: list[str], priors: list[str] | None = None) -> tuple[list, list]:

@@ -35,7 +35,7 @@ def test_eflomal_links_learned_from_other_pairs_only():
 
     scored = sample_pairs(bitext.select(splits["test"]), 40, seed=0)
     training = sample_pairs(bitext.select(splits["train"]), 2000, seed=0)
-    transductive = eflomal_links(*words(scored + training))[: len(scored)]
+    transductive = eflomal_links(*words(scored), alongside=words(training))
     held_out = eflomal_links(*words(scored), learn_from=words(training))
     alone = eflomal_links(*words(scored))
 
@@ -43,5 +43,29 @@ def test_eflomal_links_learned_from_other_pairs_only():
         pairs = zip(found, transductive, strict=True)
         return sum(agreement(links, reference)["f1"] for links, reference in pairs) / len(scored)
 
-    assert len(held_out) == len(scored) and all(held_out)
+    assert len(held_out) == len(transductive) == len(scored) and all(held_out)
     assert f1(held_out) > 0.65 and f1(held_out) > f1(alone) + 0.1  # the knowledge came from the training pairs
+
+
+def test_kept_eflomal_links_are_computed_once_and_read_back(tmp_path, monkeypatch):
+    """eflomal takes no seed: with ``keep`` the links of the same inputs are computed once and read back, so a
+    table of agreements regenerates unchanged; other inputs get a file of their own."""
+    import optical.word_alignment as word_alignment
+
+    english = [["in", "the", "beginning"], ["god", "said"], ["and", "there", "was", "light"]]
+    foreign = [["pachiyambi"], ["mulungu", "anati"], ["ndipo", "panali", "kuwala"]]
+
+    def keep(name: str):
+        return tmp_path / name
+
+    first = word_alignment.eflomal_links(english, foreign, keep=keep)
+    [kept] = (tmp_path / "alignments").glob("eflomal-*.json")
+
+    def never(*args):
+        raise AssertionError("eflomal ran again")
+
+    monkeypatch.setattr(word_alignment, "_eflomal_links", never)
+    assert word_alignment.eflomal_links(english, foreign, keep=keep) == first
+    monkeypatch.undo()
+    word_alignment.eflomal_links(english[:2], foreign[:2], keep=keep)
+    assert len(list((tmp_path / "alignments").glob("eflomal-*.json"))) == 2 and kept.exists()
