@@ -1,9 +1,9 @@
 """Continued pre-training of the student on monolingual foreign text (masked language modelling).
 
 The offline stand-in for adapting the encoder on mC4/OSCAR before distillation: the student's
-transformer gets a masked-LM head (from the model folder, or freshly initialised when the folder
-has none, as for the packaged sentence-transformers model), trains on foreign sentences, and keeps
-the adapted transformer weights.
+transformer gets a masked-LM head (from the model folder; when the folder has none, as for the packaged
+sentence-transformers model, a decoder tied to the word embeddings under a freshly initialised transform),
+trains on foreign sentences, and keeps the adapted transformer weights.
 """
 
 from __future__ import annotations
