@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+
+
+def canonical_key(value: dict | list) -> str:
+    """16 hex digits of the SHA-256 of ``value`` as canonical JSON (sorted keys, no spaces, tuples as lists): the
+    name of what was computed from ``value`` (a run's record, a kept file)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def write_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:

@@ -10,17 +10,11 @@ specifications whole.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass
 
+from optical.files import canonical_key
 from optical.train import RESUMABLE_ELSEWHERE, TrainConfig
-
-
-def canonical_key(value: dict) -> str:
-    """16 hex digits of the SHA-256 of ``value`` as canonical JSON (sorted keys, no spaces, tuples as lists)."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 class _Specification:

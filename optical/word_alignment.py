@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import tempfile
@@ -14,7 +13,7 @@ import torch
 
 from optical.alignment import SoftAlignment
 from optical.data.greek import AlignedVerse, VerseWords
-from optical.files import write_atomically
+from optical.files import canonical_key, write_atomically
 
 Links = set[tuple[int, int]]  # (English word index, foreign word index)
 
@@ -84,8 +83,7 @@ def eflomal_links(
     """
     if keep is None:
         return _eflomal_links(english, foreign, learn_from, alongside)
-    inputs = json.dumps([english, foreign, learn_from, alongside], ensure_ascii=False, separators=(",", ":"))
-    path = keep(f"alignments/eflomal-{hashlib.sha256(inputs.encode()).hexdigest()[:16]}.json")
+    path = keep(f"alignments/eflomal-{canonical_key([english, foreign, learn_from, alongside])}.json")
     if path.exists():
         return [{(i, j) for i, j in links} for links in json.loads(path.read_text())]
     links = _eflomal_links(english, foreign, learn_from, alongside)

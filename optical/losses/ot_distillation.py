@@ -8,8 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from optical.encoders import TokenBatch
-from optical.hard_negatives import prepare_batch_negatives
-from optical.losses.contrastive import ContrastiveSettings, contrastive_loss
+from optical.losses.contrastive import CONTRASTIVE, ContrastiveSettings, contrastive_loss
 from optical.losses.objective import BoundLoss, Objective
 from optical.losses.output import LossOutput
 from optical.ot import sinkhorn, sinkhorn_unbalanced, uniform_marginals
@@ -132,9 +131,4 @@ def bind_ot(settings: OTSettings) -> BoundLoss:
     return ot_loss
 
 
-OT = Objective(
-    "ot",
-    OTSettings,
-    bind_ot,
-    prepare=lambda settings, *pool: prepare_batch_negatives(settings.negatives, *pool),  # contrastive's candidates
-)
+OT = Objective("ot", OTSettings, bind_ot, prepare=CONTRASTIVE.prepare)  # its `negatives`, as contrastive mines them
