@@ -269,6 +269,16 @@ SPEC_NAME = "spec.json"  # beside it: the run specification (optical.run_spec.Ru
 RESUMABLE_ELSEWHERE = ("device", "checkpoint_every")  # where a run trains and how often it saves: not what it learns
 
 
+def weights_only_checkpoint(checkpoint: str | os.PathLike) -> None:
+    """Drop the optimiser's and scheduler's state (Adam's two moments: twice the weights) from a finished run's
+    ``last.pt``, in place. The weights, log and learning curve (its best step's weights) stay, so :func:`train`
+    given it again trains nothing and returns the same student; it can no longer train on."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    dropped = [state.pop(name) for name in ("optimizer", "scheduler") if name in state]
+    if dropped:  # a student scored again is weights only already: its file is left as it is
+        write_atomically(checkpoint, lambda file: torch.save(state, file))
+
+
 def _what_is_learned(config: dict) -> dict:
     """A TrainConfig as a dict, less the settings a killed run may change when it resumes."""
     return {name: value for name, value in config.items() if name not in RESUMABLE_ELSEWHERE}
@@ -392,9 +402,12 @@ def train(
     result.teacher_seconds = time.perf_counter() - clock
     batches = _epoch_batches(student, pairs, config)
     if state is not None:
+        if "optimizer" not in state and not (state.get("stopped") or state["step"] >= total_steps):
+            raise ValueError(f"{checkpoint} keeps the weights of a finished run only; it cannot train on")
         student.load_state_dict(state["student"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
+        if "optimizer" in state:  # a finished run's weights-only checkpoint has none (weights_only_checkpoint)
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"][rank].cpu())
         result.losses, step = state["losses"], state["step"]
         result.resumed_at = step
@@ -476,7 +489,8 @@ def train(
             if step % config.checkpoint_every == 0:
                 save()
     bar.close()
-    save()
+    if state is None or step > state["step"]:  # a finished run resumed trains nothing and keeps its checkpoint as is
+        save()
     restore_word_embeddings(student)  # a plain student again, its trained rows in the whole matrix
     student.trained_by = config.flat()
     result.steps, result.seconds = step, training_seconds()

@@ -42,6 +42,7 @@ def settings(work_dir):
         max_length=32,
         train=TrainConfig(batch_size=8, device="cpu"),
         work_dir=str(work_dir),  # the session's: the dev passages are encoded once for all tests
+        keep_weights=False,  # ~180 MB a student; the test of kept weights turns it on
     )
 
 
@@ -388,6 +389,45 @@ def test_a_student_scored_another_way_is_not_trained_again_where_its_checkpoint_
     assert second["spec"] == first["spec"] and second["evaluation"] != first["evaluation"]
     assert second["training"]["loss"] == first["training"]["loss"]
     assert rescored.key(run) != kept.key(run)  # two records of one student
+
+
+def test_a_scored_student_keeps_its_weights_and_is_scored_again_exactly_without_training(settings, monkeypatch):
+    import shutil
+
+    import torch
+
+    assert StudySettings().keep_weights and not StudySettings().keep_checkpoints  # the default keeps the weights
+    run = StudyRun(objective="ot", train_pairs=24, seed=7)  # 3 steps
+    kept = replace(
+        settings, keep_weights=True, curve_every=1, curve_queries=8, score_last=True, switch_rates=(), bitext_pairs=0
+    )
+    folder = kept.checkpoint_dir(run)
+    try:
+        first = studies.score_run(run, kept, progress=False)
+        state = torch.load(folder / "last.pt", weights_only=False)
+        assert "optimizer" not in state and "scheduler" not in state  # Adam's moments dropped
+        assert state["step"] == 3 and state["on_step"]["best_state"] is not None  # last and best weights kept
+
+        def no_step(*args, **kwargs):
+            raise AssertionError("an optimiser step: the kept student was trained again")
+
+        monkeypatch.setattr(torch.optim.AdamW, "step", no_step)
+        (Path(kept.work_dir) / "studies" / f"{kept.key(run)}.json").unlink()  # its record lost: scored anew
+        written = (folder / "last.pt").stat().st_mtime_ns
+        again = studies.score_run(run, kept, progress=False)
+        assert (folder / "last.pt").stat().st_mtime_ns == written  # neither saved by train() nor slimmed again
+        assert again["clir"] == first["clir"] and again["clir@last"] == first["clir@last"]  # the same weights
+        assert again["training"]["curve"] == first["training"]["curve"]
+        assert again["training"]["best_step"] == first["training"]["best_step"]
+        other = studies.score_run(run, replace(kept, num_queries=6), progress=False)  # another evaluation
+        assert other["spec"] == first["spec"] and len(other["clir"]["dense"]["MAP"]) == 6
+
+        state["step"], state["stopped"] = 1, False  # weights only, yet unfinished: it cannot train on
+        torch.save(state, folder / "last.pt")
+        with pytest.raises(ValueError, match="cannot train on"):
+            training.train_student(run, kept, studies.study_data(kept, "ny"), False)
+    finally:
+        shutil.rmtree(folder)
 
 
 def test_a_record_is_named_by_its_run_and_evaluation_each_hashed_whole():

@@ -104,7 +104,8 @@ class StudySettings:
     work_dir: str = ".cache/optical"
     records_dir: str = ""  # finished runs' scores as <key>.json.gz here (e.g. figures/runs), else in work_dir/studies
     cache_teacher_states: bool = True  # read the teacher's token states from work_dir/teacher_states (computed once)
-    keep_checkpoints: bool = False  # a checkpoint holds the Adam state (~270 MB); scores are what the studies need
+    keep_checkpoints: bool = False  # keep each scored run's whole last.pt, Adam state too (~270 MB for MiniLM)
+    keep_weights: bool = True  # else keep its weights and curve only (~180 MB): scored another way without training
     curve_every: int = 0  # > 0: a learning curve, the student scored on the dev books every this many steps
     curve_queries: int = 200  # dev queries per curve point (the documents are encoded once)
     patience: int = 0  # > 0 with a curve: stop once dense dev MAP has not risen for this many steps
