@@ -23,7 +23,7 @@ from optical.export import export_student
 from optical.losses import OTSettings
 from optical.metrics import DEFAULT_MEASURES, evaluate, write_run
 from optical.plots import plot_training_loss, plot_transport_plan
-from optical.results import RESULT_COLUMNS, record_results, setting
+from optical.results import RESULT_COLUMNS, record_results, result_rows, setting
 from optical.run_spec import RunSpec
 from optical.search import DocumentSearch, SearchSettings
 from optical.systems import BitextSystems, FusedSystem
@@ -123,24 +123,19 @@ def _rows(
 ) -> pd.DataFrame:
     """Result rows of one system, ``scores`` {label (the split column): {measure: value}}; ``scoring`` defaults
     to the search setting's."""
-    return pd.DataFrame(
-        [
-            {
-                "study": "main",
-                "language": f"en-{config.language}",
-                **setting(config.task().bitext, config.teacher, config.student),
-                "objective": objective,
-                "train_pairs": train_pairs,
-                "epochs": epochs,
-                "seed": config.train.seed,
-                "split": label,
-                "scoring": scoring or config.search.scoring,
-                "measure": measure,
-                "value": value,
-            }
-            for label, means in scores.items()
-            for measure, value in means.items()
-        ]
+    long = [(label, measure, value) for label, means in scores.items() for measure, value in means.items()]
+    return result_rows(
+        study="main",
+        language=f"en-{config.language}",
+        **setting(config.task().bitext, config.teacher, config.student),
+        objective=objective,
+        train_pairs=train_pairs,
+        epochs=epochs,
+        seed=config.train.seed,
+        split=[label for label, _, _ in long],
+        scoring=scoring or config.search.scoring,
+        measure=[measure for _, measure, _ in long],
+        value=[value for _, _, value in long],
     )
 
 

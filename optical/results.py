@@ -29,6 +29,15 @@ def setting(bitext: str, teacher: str, student: str) -> dict[str, str]:
     return {"bitext": bitext, "teacher": teacher, "student": student}
 
 
+def result_rows(**columns) -> pd.DataFrame:
+    """Rows of ``results.csv``, every one of RESULT_COLUMNS given once: a value shared by every row, or a sequence (a
+    list, a Series) with one value per row; a missing or unknown column is refused."""
+    missing, extra = set(RESULT_COLUMNS) - set(columns), set(columns) - set(RESULT_COLUMNS)
+    if missing or extra:
+        raise ValueError(f"result rows need exactly the columns {RESULT_COLUMNS}; missing {missing}, extra {extra}")
+    return pd.DataFrame({name: columns[name] for name in RESULT_COLUMNS})
+
+
 def record_results(rows: pd.DataFrame, path: str | os.PathLike, *, supersedes: tuple[str, ...] = ()) -> Path:
     """Write ``rows`` (the RESULT_COLUMNS, extra columns refused) into the CSV at ``path``.
 

@@ -35,6 +35,7 @@ from optical.files import kept_file, write_atomically
 from optical.fusion import reciprocal_rank_fusion, score_fusion
 from optical.lexical import BM25Settings, LexicalSearch, translate_query, translation_table
 from optical.metrics import DEFAULT_MEASURES, Run, evaluate
+from optical.results import result_rows
 from optical.search import DocumentSearch, SearchSettings
 from optical.stats import paired_randomization_test
 from optical.task import Task
@@ -324,18 +325,16 @@ def systems_results_rows(
     measures' means: the system as objective, no epochs; ``setting`` the study's bitext and models
     (:meth:`optical.study.StudySettings.setting`)."""
     long = per_seed.melt(id_vars=["system", "scoring", "seed", "bitext pairs"], value_vars=list(measures))
-    return pd.DataFrame(
-        {
-            "study": study,
-            "language": f"en-{language}",
-            **setting,
-            "objective": long.system,
-            "train_pairs": long["bitext pairs"].astype(int),
-            "epochs": 0,
-            "seed": long.seed.astype(int),
-            "split": split,
-            "scoring": long.scoring,
-            "measure": long.variable,
-            "value": long.value.astype(float),
-        }
+    return result_rows(
+        study=study,
+        language=f"en-{language}",
+        **setting,
+        objective=long.system,
+        train_pairs=long["bitext pairs"].astype(int),
+        epochs=0,
+        seed=long.seed.astype(int),
+        split=split,
+        scoring=long.scoring,
+        measure=long.variable,
+        value=long.value.astype(float),
     )

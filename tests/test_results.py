@@ -9,31 +9,33 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from optical.results import RESULT_COLUMNS, SETTING_COLUMNS, per_language_table, read_results, record_results
+from optical.results import (
+    RESULT_COLUMNS,
+    SETTING_COLUMNS,
+    per_language_table,
+    read_results,
+    record_results,
+    result_rows,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def rows(worker: int, batch: int) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "study": "s",
-                "language": "en-ny",
-                "bitext": "bible",
-                "teacher": "all-MiniLM-L6-v2",
-                "student": "all-MiniLM-L6-v2",
-                "objective": f"w{worker}",
-                "train_pairs": batch,
-                "epochs": 1,
-                "seed": seed,
-                "split": "dev",
-                "scoring": "dense",
-                "measure": "MAP",
-                "value": worker + batch / 1000,
-            }
-            for seed in range(3)
-        ]
+    return result_rows(
+        study="s",
+        language="en-ny",
+        bitext="bible",
+        teacher="all-MiniLM-L6-v2",
+        student="all-MiniLM-L6-v2",
+        objective=f"w{worker}",
+        train_pairs=batch,
+        epochs=1,
+        seed=range(3),
+        split="dev",
+        scoring="dense",
+        measure="MAP",
+        value=worker + batch / 1000,
     )
 
 
@@ -116,6 +118,17 @@ def test_record_refuses_wrong_columns(tmp_path):
     with pytest.raises(ValueError, match="missing {'value'}"):
         record_results(rows(0, 0).drop(columns="value"), tmp_path / "results.csv")
     assert not (tmp_path / "results.csv").exists()
+
+
+def test_result_rows_share_single_values_and_refuse_a_missing_or_unknown_column():
+    table = rows(2, 5)
+    assert tuple(table.columns) == RESULT_COLUMNS and len(table) == 3
+    assert table.seed.tolist() == [0, 1, 2] and (table.objective == "w2").all() and (table.value == 2.005).all()
+    columns = table.iloc[0].to_dict()
+    with pytest.raises(ValueError, match="missing {'seed'}"):
+        result_rows(**{name: value for name, value in columns.items() if name != "seed"})
+    with pytest.raises(ValueError, match="extra {'run'}"):
+        result_rows(**columns, run="x")
 
 
 def test_per_language_table_keeps_the_latest_rerun_and_averages_seeds():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from optical.results import result_rows
 from optical.stats import holm
 from optical.study.settings import NO_BITEXT, UNTRAINED
 
@@ -68,22 +69,20 @@ def seed_summary(scores: pd.DataFrame, by: tuple[str, ...] = ("language", "label
 def to_results_rows(scores: pd.DataFrame, study: str, split: str) -> pd.DataFrame:
     """The study's rows in ``results.csv`` form: the label as objective, the query set in the measure name."""
     measure = scores.measure.where(scores.query_set == "clean", scores.query_set + ":" + scores.measure)
-    return pd.DataFrame(
-        {
-            "study": study,
-            "language": "en-" + scores.language,
-            "bitext": scores.bitext,
-            "teacher": scores.teacher,
-            "student": scores.student,
-            "objective": scores.label,
-            "train_pairs": scores.train_pairs.where(~scores.objective.isin(NO_BITEXT), 0),
-            "epochs": scores.epochs.where(~scores.objective.isin(UNTRAINED), 0),
-            "seed": scores.seed,
-            "split": split,
-            "scoring": scores.scoring,
-            "measure": measure,
-            "value": scores.value,
-        }
+    return result_rows(
+        study=study,
+        language="en-" + scores.language,
+        bitext=scores.bitext,
+        teacher=scores.teacher,
+        student=scores.student,
+        objective=scores.label,
+        train_pairs=scores.train_pairs.where(~scores.objective.isin(NO_BITEXT), 0),
+        epochs=scores.epochs.where(~scores.objective.isin(UNTRAINED), 0),
+        seed=scores.seed,
+        split=split,
+        scoring=scores.scoring,
+        measure=measure,
+        value=scores.value,
     )
 
 
