@@ -301,6 +301,7 @@ def test_research_question_notebooks(tmp_path, work_dir):
         "zero-shot",
         "dictionary-translate",
         "contrastive",
+        "contrastive[negatives=8]",
     }
     at_budget = results[(results.study == "rq1-ot-vs-baselines") & (results.measure == "clean@last:MAP")]
     assert set(at_budget.objective) == set(rq1.objective)  # every run also at the common budget
