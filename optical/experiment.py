@@ -154,7 +154,7 @@ def run_spec(config: MainConfig) -> RunSpec:
         "augment_rate": 0.0,
     }
     models = {"teacher": config.teacher, "student": config.student, "max_length": config.max_length}
-    return RunSpec.trained(config.train, pretrain_steps=0, **data, **models)
+    return RunSpec.trained(config.train, pretraining={}, **data, **models)
 
 
 def run_main(config: MainConfig, *, progress: bool = True) -> pd.DataFrame:

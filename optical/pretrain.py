@@ -9,43 +9,64 @@ trains on foreign sentences, and keeps the adapted transformer weights.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
 import torch
 
 from optical.encoders import TokenEncoder
 from optical.progress import tqdm
+from optical.train import warmup_then_linear_decay
+
+SCHEDULES = ("warmup-linear", "constant")
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """A masked-LM pre-training recipe; a run's specification holds every field (``optical.run_spec``)."""
+
+    steps: int  # AdamW steps of ``batch_size`` sentences
+    lr: float = 1e-4  # peak learning rate
+    schedule: str = "warmup-linear"  # linear warm-up, then linear decay to 0 | constant (the first RQ5's)
+    warmup_ratio: float = 0.1  # share of the steps warming up (warmup-linear)
+    batch_size: int = 32
+    mask_probability: float = 0.15  # share of the tokens predicted
+
+    def __post_init__(self):
+        if self.steps < 1:
+            raise ValueError(f"masked-LM pre-training needs at least one step, not {self.steps}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; one of {SCHEDULES}")
+        if self.schedule == "constant" and self.warmup_ratio:
+            raise ValueError("a constant schedule has no warm-up: set warmup_ratio to 0")
 
 
 def mlm_pretrain(
-    student: TokenEncoder,
-    texts: list[str],
-    *,
-    steps: int,
-    batch_size: int = 32,
-    lr: float = 1e-4,
-    mask_probability: float = 0.15,
-    seed: int = 0,
-    progress: bool = True,
+    student: TokenEncoder, texts: list[str], config: PretrainConfig, *, seed: int = 0, progress: bool = True
 ) -> list[float]:
-    """``steps`` AdamW steps of masked-LM on batches of ``texts`` drawn with ``seed``; returns the losses.
+    """``config.steps`` AdamW steps of masked-LM on batches of ``texts`` drawn with ``seed``; returns the losses.
 
     BERT masking: ``mask_probability`` of the tokens are predicted, 80% of them shown as [MASK],
     10% as a random token, 10% unchanged. Updates ``student.transformer`` in place.
     """
     from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
 
-    if not texts or steps < 1:
-        raise ValueError("masked-LM pre-training needs texts and at least one step")
+    if not texts:
+        raise ValueError("masked-LM pre-training needs texts")
     torch.manual_seed(seed)
     device = student.device
     masked_lm = AutoModelForMaskedLM.from_pretrained(student.model_dir, local_files_only=True).to(device)
     masked_lm.base_model.load_state_dict(student.transformer.state_dict())
     masked_lm.train()
-    collator = DataCollatorForLanguageModeling(student.tokenizer, mlm_probability=mask_probability, return_tensors="pt")
-    optimizer = torch.optim.AdamW(masked_lm.parameters(), lr=lr, weight_decay=0.01, fused=True)
+    collator = DataCollatorForLanguageModeling(
+        student.tokenizer, mlm_probability=config.mask_probability, return_tensors="pt"
+    )
+    optimizer = torch.optim.AdamW(masked_lm.parameters(), lr=config.lr, weight_decay=0.01, fused=True)
+    scheduler = None
+    if config.schedule == "warmup-linear":
+        scheduler = warmup_then_linear_decay(optimizer, config.steps, config.warmup_ratio)
     draw, losses = random.Random(seed), []
-    for _ in tqdm(range(steps), desc="masked-LM", disable=not progress, unit="step"):
-        batch = draw.sample(texts, min(batch_size, len(texts)))
+    for _ in tqdm(range(config.steps), desc="masked-LM", disable=not progress, unit="step"):
+        batch = draw.sample(texts, min(config.batch_size, len(texts)))
         encoded = student.tokenizer(batch, truncation=True, max_length=student.max_length)
         inputs = collator([{"input_ids": ids} for ids in encoded["input_ids"]])
         loss = masked_lm(**{key: value.to(device) for key, value in inputs.items()}).loss
@@ -53,6 +74,8 @@ def mlm_pretrain(
         loss.backward()
         torch.nn.utils.clip_grad_norm_(masked_lm.parameters(), 1.0)
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         losses.append(loss.item())
     student.transformer.load_state_dict(masked_lm.base_model.state_dict())
     return losses

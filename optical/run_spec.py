@@ -41,7 +41,7 @@ class RunSpec(_Specification):
     bitext: str  # "bible" (the packaged pair and its book splits) or a file's name and SHA-256
     train_pairs: int  # training pairs drawn with the seed (0: none)
     augment_rate: float  # > 0: a code-switched copy of each pair with this share of words in English
-    pretrain_steps: int  # > 0: masked-LM steps on the foreign side of the training books first
+    pretraining: dict  # masked-LM pre-training on the training books' foreign side first: a PretrainConfig; {}: none
     teacher: str
     student: str
     max_length: int
@@ -54,7 +54,7 @@ class RunSpec(_Specification):
     @classmethod
     def trained(cls, config: TrainConfig, *, selection: dict | None = None, **data) -> RunSpec:
         """The spec of a student ``config`` trains on ``data`` (language, bitext, train_pairs, augment_rate,
-        pretrain_steps, teacher, student, max_length)."""
+        pretraining, teacher, student, max_length)."""
         training = {
             name: value
             for name, value in asdict(config).items()

@@ -251,6 +251,17 @@ def make_optimizer(student: torch.nn.Module, config: TrainConfig) -> torch.optim
     return torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay, fused=True)
 
 
+def warmup_then_linear_decay(
+    optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """The learning rate rises linearly to the optimiser's over the first ``warmup_ratio`` of ``total_steps`` (at
+    least one step), then falls linearly towards 0 at ``total_steps``."""
+    warmup = max(1, int(warmup_ratio * total_steps))
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup + 1)))
+    )
+
+
 def load_student_weights(student: TokenEncoder, checkpoint: str | os.PathLike) -> TokenEncoder:
     """Put the weights of a training checkpoint (``last.pt``) into ``student`` (built from the same model),
     with the vocabulary pieces the run added; ``student.trained_by`` becomes the run's TrainConfig (a dict) when the
@@ -383,11 +394,8 @@ def train(
 
     steps_per_epoch = -(-len(pairs) // config.batch_size)
     total_steps = steps_per_epoch * config.epochs
-    warmup = max(1, int(config.warmup_ratio * total_steps))
     optimizer = make_optimizer(student, config)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup + 1)))
-    )
+    scheduler = warmup_then_linear_decay(optimizer, total_steps, config.warmup_ratio)
 
     result, step, earlier_seconds = TrainResult(), 0, 0.0
     clock = time.perf_counter()

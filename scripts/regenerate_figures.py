@@ -73,7 +73,7 @@ QUICK_STUDIES = {
     "NUM_QUERIES": 30,
     "TRAIN_PAIRS": 48,
     "SIZES": [16, 48],
-    "PRETRAIN_STEPS": 2,
+    "PRETRAINING": {"steps": 2},
     "EXTRA_SETTINGS": {"bitext_pairs": 100, "lexicon_pairs": 1000, "switch_rates": [0.5]},
     "BUDGET": {"train_pairs": 48, "seeds": [0, 1], "curve_every": 2, "curve_queries": 10},  # every preset, smaller
 }

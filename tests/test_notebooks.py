@@ -276,7 +276,8 @@ def test_research_question_notebooks(tmp_path, work_dir):
     assert "| kl[kl_temperature=0.05]" in rq3 and "| dictionary-translate" in rq3  # every objective, KL too
     execute("rq4_code_switched_queries.ipynb", tmp_path, OBJECTIVES=["ot", "zero-shot"], **budget, **tiny)
     execute("rq2_data_size.ipynb", tmp_path, SIZES=[8, 16], OBJECTIVES=["ot", "contrastive"], SEEDS=[0, 1], **tiny)
-    rq5 = {"LANGUAGES": ["ny"], "TRAIN_PAIRS": 16, "PRETRAIN_STEPS": 2, "MAX_CUT_SHARE": 0}  # 0: stay at 32 tokens
+    rq5 = {"LANGUAGES": ["ny"], "TRAIN_PAIRS": 16, "PRETRAINING": {"steps": 2}}
+    rq5["MAX_CUT_SHARE"] = 0  # stay at 32 tokens
     rq5["SEEDS"] = [0, 1]
     execute("rq5_codeswitch_vs_pretraining.ipynb", tmp_path, **rq5, **tiny)
     for study in (

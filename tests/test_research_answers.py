@@ -147,7 +147,7 @@ def test_rq5_answer_is_its_records():
     for language in parameters["LANGUAGES"]:
         runs = grid([language], ["ot", "zero-shot"], seeds, [pairs], epochs=epochs)
         runs += grid([language], ["ot"], seeds, [pairs], epochs=epochs, augment_rate=parameters["AUGMENT_RATE"])
-        runs += grid([language], ["ot"], seeds, [pairs], epochs=epochs, pretrain_steps=parameters["PRETRAIN_STEPS"])
+        runs += grid([language], ["ot"], seeds, [pairs], epochs=epochs, pretraining=parameters["PRETRAINING"])
         for scoring in parameters["SCORINGS"]:
             cells = dict(zip(header, table_row(answer, f"en-{language} {scoring}"), strict=True))
             for label in dict.fromkeys(run.label for run in runs):

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def spec(**changes) -> RunSpec:
-    data = {"language": "ny", "bitext": "bible", "train_pairs": 16, "augment_rate": 0.0, "pretrain_steps": 0}
+    data = {"language": "ny", "bitext": "bible", "train_pairs": 16, "augment_rate": 0.0, "pretraining": {}}
     models = {"teacher": "all-MiniLM-L6-v2", "student": "all-MiniLM-L6-v2", "max_length": 48}
     return replace(RunSpec.trained(TrainConfig(epochs=1, batch_size=8), **data, **models), **changes)
 
@@ -79,10 +79,10 @@ def test_every_committed_record_is_named_by_the_specifications_it_holds():
 
 
 def _migration():
-    """scripts/add_objective_setting.py as a module."""
+    """scripts/migrate_run_specs.py as a module."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("migration", ROOT / "scripts" / "add_objective_setting.py")
+    spec = importlib.util.spec_from_file_location("migration", ROOT / "scripts" / "migrate_run_specs.py")
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
     return migration
@@ -90,8 +90,8 @@ def _migration():
 
 @pytest.mark.parametrize("objective", ["contrastive", "ot"])
 def test_records_given_a_new_objective_setting_are_renamed_to_the_key_a_study_looks_up(tmp_path, objective):
-    """scripts/add_objective_setting.py, run once when contrastive and then OT gained ``negatives`` (0: in-batch
-    candidates, as every record trained)."""
+    """scripts/migrate_run_specs.py objective-setting, run once when contrastive and then OT gained ``negatives`` (0:
+    in-batch candidates, as every record trained)."""
     import gzip
 
     from optical.study import StudyRun, StudySettings
@@ -104,11 +104,39 @@ def test_records_given_a_new_objective_setting_are_renamed_to_the_key_a_study_lo
     del record["spec"]["objective_settings"]["negatives"]  # as it was before the setting existed
     old_name = f"{canonical_key(record['spec'])}-{canonical_key(record['evaluation'])}.json.gz"
     (tmp_path / old_name).write_bytes(gzip.compress(json.dumps(record).encode(), mtime=0))
-    assert migration.migrate(tmp_path, objective, "negatives", 0) == {old_name: committed.name}
+    change = migration.objective_setting(objective, "negatives", 0)
+    assert migration.migrate(tmp_path, change) == {old_name: committed.name}
     assert (tmp_path / committed.name).read_bytes() == committed.read_bytes() and not (tmp_path / old_name).exists()
-    assert migration.migrate(tmp_path, objective, "negatives", 0) == {}  # run twice: nothing left to do
+    assert migration.migrate(tmp_path, change) == {}  # run twice: nothing left to do
     with pytest.raises(ValueError, match="does not default to 8"):
-        migration.migrate(tmp_path, objective, "negatives", 8)
+        migration.objective_setting(objective, "negatives", 8)
+
+
+def test_records_of_pretrain_steps_are_given_the_recipe_they_ran_under_the_key_a_study_looks_up(tmp_path):
+    """scripts/migrate_run_specs.py pretraining, run once when ``pretrain_steps`` became the masked-LM recipe: a
+    committed RQ5 record of ``mlm+ot`` (63 steps at a constant 1e-4) and one of plain OT, written back as they were."""
+    import gzip
+
+    migration = _migration()
+    committed = {}
+    for path in sorted((ROOT / "figures" / "runs").glob("*.json.gz")):
+        record = json.loads(gzip.decompress(path.read_bytes()))
+        if record["spec"]["objective"] == "ot":
+            committed.setdefault(bool(record["spec"]["pretraining"]), (path, record))
+    mlm = committed[True][1]["spec"]["pretraining"]
+    assert mlm == {"steps": 63, "lr": 1e-4, "schedule": "constant", "warmup_ratio": 0.0, "batch_size": 32,
+                   "mask_probability": 0.15}  # fmt: skip
+    expected = {}
+    for path, record in committed.values():
+        renamed = {"pretraining": "pretrain_steps"}  # in its place, as the steps
+        before = {renamed.get(name, name): value for name, value in record["spec"].items()}
+        before["pretrain_steps"] = before["pretrain_steps"].get("steps", 0)
+        old_name = f"{canonical_key(before)}-{canonical_key(record['evaluation'])}.json.gz"
+        (tmp_path / old_name).write_bytes(gzip.compress(json.dumps({**record, "spec": before}).encode(), mtime=0))
+        expected[old_name] = path.name
+    assert migration.migrate(tmp_path, migration.pretraining) == expected
+    assert all((tmp_path / path.name).read_bytes() == path.read_bytes() for path, _ in committed.values())
+    assert migration.migrate(tmp_path, migration.pretraining) == {}  # run twice: nothing left to do
 
 
 def test_kept_checkpoints_given_a_new_objective_setting_are_found_by_the_main_job(tmp_path):
@@ -129,9 +157,10 @@ def test_kept_checkpoints_given_a_new_objective_setting_are_found_by_the_main_jo
     other = tmp_path / "study-0123456789abcdef"
     other.mkdir()
     (other / SPEC_NAME).write_text(json.dumps({**old, "objective": "kl"}))
-    renamed = migration.migrate_checkpoints(tmp_path, "ot", "negatives", 0)
+    change = migration.objective_setting("ot", "negatives", 0)
+    renamed = migration.migrate_checkpoints(tmp_path, change)
     target = tmp_path / f"main-en-ny-{run_spec(MainConfig()).key()}"
     assert renamed == {folder.name: target.name} and not folder.exists() and other.exists()
     assert json.loads((target / SPEC_NAME).read_text()) == current
     assert torch.load(target / "last.pt", weights_only=False) == {"spec": current, "step": 376}
-    assert migration.migrate_checkpoints(tmp_path, "ot", "negatives", 0) == {}
+    assert migration.migrate_checkpoints(tmp_path, change) == {}

@@ -53,7 +53,7 @@ def test_runs_are_scored_cached_and_tabulated(settings, monkeypatch):
         StudyRun(objective="ot", train_pairs=16, seed=0),
         StudyRun(objective="ot", train_pairs=16, seed=1),
         StudyRun(objective="contrastive", train_pairs=16, seed=0, augment_rate=0.3),
-        StudyRun(objective="ot", train_pairs=16, seed=0, pretrain_steps=2),
+        StudyRun(objective="ot", train_pairs=16, seed=0, pretraining=(("steps", 2),)),
     ]
     scores = run_study(runs, settings, progress=False)
     assert set(scores.label) == {"zero-shot", "dictionary-translate", "ot", "contrastive+cs0.3", "mlm+ot"}

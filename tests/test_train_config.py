@@ -83,3 +83,34 @@ def test_main_jobs_of_other_settings_name_their_reports_apart():
     user = {"train_bitext": "/data/ny pairs.tsv", "train": TrainConfig.from_flat(epsilon=0.05)}
     assert name(**user, collection="irds:neuclir/1/zh") == "en-ny_ny-pairs_neuclir-1-zh_ot-epsilon=0.05"
     assert name(collection="/data/clef-2003/") == "en-ny_clef-2003"
+
+
+def test_warm_up_then_linear_decay():
+    import torch
+
+    from optical.train import warmup_then_linear_decay
+
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    scheduler = warmup_then_linear_decay(optimizer, total_steps=20, warmup_ratio=0.2)  # 4 steps up, 16 down
+    rates = []
+    for _ in range(20):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates[:4] == pytest.approx([0.25, 0.5, 0.75, 1.0]) and rates[3] == max(rates)
+    assert all(later < earlier for earlier, later in zip(rates[3:], rates[4:], strict=False)) and 0 < rates[-1] < 0.1
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"steps": 0}, "at least one step"),
+        ({"steps": 5, "schedule": "cosine"}, "unknown schedule"),
+        ({"steps": 5, "schedule": "constant"}, "no warm-up"),
+    ],
+)
+def test_bad_pretraining_recipes_raise(changes, message):
+    from optical.pretrain import PretrainConfig
+
+    with pytest.raises(ValueError, match=message):
+        PretrainConfig(**changes)

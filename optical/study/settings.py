@@ -5,11 +5,12 @@ specifications), the recipes searched and chosen, and the grid of runs.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from optical.data import load_bible_bitext
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, resolve_model_dir
+from optical.pretrain import PretrainConfig
 from optical.results import setting
 from optical.run_spec import EvaluationSpec, RunSpec
 from optical.search import SCORINGS
@@ -72,14 +73,14 @@ class StudyRun:
     epochs: int = 1
     seed: int = 0
     augment_rate: float = 0.0  # > 0: add a code-switched copy of every pair with this share of words in English
-    pretrain_steps: int = 0  # > 0: masked-LM steps on the foreign side of the training books first
+    pretraining: tuple[tuple[str, object], ...] = ()  # PretrainConfig fields: masked-LM on the foreign side first
     recipe: tuple[tuple[str, object], ...] = ()  # TrainConfig fields this run sets otherwise, e.g. (("epsilon", 0.05),)
 
     @property
     def label(self) -> str:
         """The objective as tables show it: ``ot``, ``ot+cs0.3`` (augmented), ``mlm+ot`` (pre-trained),
         ``ot[epsilon=0.05]`` (another recipe)."""
-        label = ("mlm+" if self.pretrain_steps else "") + self.objective
+        label = ("mlm+" if self.pretraining else "") + self.objective
         return recipe_label(label + (f"+cs{self.augment_rate:g}" if self.augment_rate else ""), self.recipe)
 
 
@@ -142,7 +143,7 @@ class StudySettings:
             "bitext": self.task(run.language).bitext,
             "train_pairs": run.train_pairs,
             "augment_rate": run.augment_rate,
-            "pretrain_steps": run.pretrain_steps,
+            "pretraining": asdict(PretrainConfig(**dict(run.pretraining))) if run.pretraining else {},
             "teacher": self.teacher,
             "max_length": self.max_length_for(run.language),
         }
@@ -217,12 +218,14 @@ def grid(
     seeds: list[int],
     train_pairs: list[int],
     recipes: dict[str, list[dict]] | None = None,
+    pretraining: dict | None = None,
     **fields,
 ) -> list[StudyRun]:
-    """Every combination as a :class:`StudyRun` (``fields``: epochs, augment_rate, pretrain_steps).
+    """Every combination as a :class:`StudyRun` (``fields``: epochs, augment_rate).
 
     recipes: per trained objective, the TrainConfig settings of each of its variants, e.g.
-    ``{"ot": [{}, {"contrastive_weight": 0.1}]}`` (default: the one recipe of the settings).
+    ``{"ot": [{}, {"contrastive_weight": 0.1}]}`` (default: the one recipe of the settings); pretraining: the
+    trained students' masked-LM recipe (:class:`~optical.pretrain.PretrainConfig` fields), e.g. ``{"steps": 2000}``.
 
     The zero-shot teacher uses no bitext: one run per language, with no pairs, epochs or augmentation.
     dictionary-translate induces its lexicon from exactly the pairs a student of the same size and
@@ -237,7 +240,15 @@ def grid(
                 runs += [StudyRun(language, objective, n, epochs=0, seed=seed) for n in train_pairs for seed in seeds]
             else:
                 runs += [
-                    StudyRun(language, objective, n, seed=seed, recipe=tuple(sorted(recipe.items())), **fields)
+                    StudyRun(
+                        language,
+                        objective,
+                        n,
+                        seed=seed,
+                        recipe=tuple(sorted(recipe.items())),
+                        pretraining=tuple(sorted((pretraining or {}).items())),
+                        **fields,
+                    )
                     for recipe in (recipes or {}).get(objective, [{}])
                     for n in train_pairs
                     for seed in seeds

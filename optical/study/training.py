@@ -13,6 +13,7 @@ from optical.codeswitch import code_switch
 from optical.data import BitextPair
 from optical.encoders import TokenEncoder
 from optical.metrics import evaluate
+from optical.pretrain import PretrainConfig, mlm_pretrain
 from optical.search import search_each
 from optical.study.data import StudyData, run_lexicon, study_data
 from optical.study.settings import UNTRAINED, StudyRun, StudySettings
@@ -35,15 +36,14 @@ def train_student(
 ) -> tuple[TokenEncoder, dict, dict[str, torch.Tensor] | None]:
     """The trained student (at its best dev step when a curve keeps it), its training log, and the last
     step's weights when ``settings.score_last`` asks for them (else None)."""
-    from optical.pretrain import mlm_pretrain
-
     torch.manual_seed(run.seed)
     max_length = settings.max_length_for(run.language)
     student = TokenEncoder(settings.student, max_length=max_length, output_dim=shared.teacher.dim)
     pairs = shared.task.training_pairs(run.train_pairs, run.seed)
-    if run.pretrain_steps:
+    checkpoint_dir = settings.checkpoint_dir(run)
+    if run.pretraining and not (checkpoint_dir / CHECKPOINT_NAME).exists():  # a checkpoint holds the adapted weights
         foreign = [pair.foreign for pair in shared.training]
-        mlm_pretrain(student, foreign, steps=run.pretrain_steps, lr=settings.train.lr, seed=run.seed, progress=progress)
+        mlm_pretrain(student, foreign, PretrainConfig(**dict(run.pretraining)), seed=run.seed, progress=progress)
     if run.augment_rate:
         tokenizer, lexicon = shared.teacher.tokenizer, run_lexicon(run, settings, shared)
         pairs = pairs + [
@@ -56,7 +56,6 @@ def train_student(
             for k, p in enumerate(pairs)
         ]
     config = settings.train_config(run)
-    checkpoint_dir = settings.checkpoint_dir(run)
     teacher_cache = Path(settings.work_dir) / "teacher_states" if settings.cache_teacher_states else None
     curve = None
     if settings.curve_every:
