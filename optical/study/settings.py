@@ -31,6 +31,8 @@ RECIPE_GRIDS: dict[str, list[dict]] = {  # the TrainConfig variants searched on 
         {"contrastive_weight": 0.1},  # OT + 0.1 x InfoNCE
         {"contrastive_weight": 1.0},
         {"align_layer": 4},  # align the states of layer 4 of 6; the top two stay the teacher's
+        {"contrastive_weight": 0.1, "negatives": 8},  # the InfoNCE term over KL's candidates (8 mined per pair)
+        {"contrastive_weight": 1.0, "negatives": 8},
     ],
     "kl": [
         {},  # temperature 0.1, 8 hard negatives
