@@ -18,6 +18,7 @@ from optical.progress import tqdm
 from optical.train import warmup_then_linear_decay
 
 SCHEDULES = ("warmup-linear", "constant")
+MLM_HEADS = ("cls", "lm_head")  # the masked-LM head's name in BERT's and in RoBERTa's (XLM-R's) model classes
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,21 @@ class PretrainConfig:
             raise ValueError(f"unknown schedule {self.schedule!r}; one of {SCHEDULES}")
         if self.schedule == "constant" and self.warmup_ratio:
             raise ValueError("a constant schedule has no warm-up: set warmup_ratio to 0")
+
+
+def masked_lm_loss(masked_lm: torch.nn.Module, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The masked-LM cross-entropy of ``masked_lm(**inputs).loss``, with the head applied at the predicted positions
+    only (``labels`` != -100): the vocabulary logits of the other tokens, (batch x length x vocabulary) floats, are
+    never computed. A batch with nothing masked gives 0 (the model's own loss would be NaN)."""
+    head = next((getattr(masked_lm, name) for name in MLM_HEADS if hasattr(masked_lm, name)), None)
+    if head is None:
+        raise ValueError(f"{type(masked_lm).__name__} has none of the masked-LM heads {MLM_HEADS}")
+    labels = inputs["labels"]
+    hidden = masked_lm.base_model(**{name: value for name, value in inputs.items() if name != "labels"})
+    predicted = labels != -100
+    if not predicted.any():
+        return hidden.last_hidden_state.sum() * 0.0
+    return torch.nn.functional.cross_entropy(head(hidden.last_hidden_state[predicted]), labels[predicted])
 
 
 def mlm_pretrain(
@@ -69,7 +85,7 @@ def mlm_pretrain(
         batch = draw.sample(texts, min(config.batch_size, len(texts)))
         encoded = student.tokenizer(batch, truncation=True, max_length=student.max_length)
         inputs = collator([{"input_ids": ids} for ids in encoded["input_ids"]])
-        loss = masked_lm(**{key: value.to(device) for key, value in inputs.items()}).loss
+        loss = masked_lm_loss(masked_lm, {key: value.to(device) for key, value in inputs.items()})
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(masked_lm.parameters(), 1.0)
