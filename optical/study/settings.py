@@ -85,6 +85,11 @@ class StudyRun:
         label = ("mlm+" if self.pretraining else "") + self.objective
         return recipe_label(label + (f"+cs{self.augment_rate:g}" if self.augment_rate else ""), self.recipe)
 
+    @property
+    def pretrain_config(self) -> PretrainConfig | None:
+        """The masked-LM recipe this run pre-trains with (``pretraining`` over PretrainConfig's defaults), or None."""
+        return PretrainConfig(**dict(self.pretraining)) if self.pretraining else None
+
 
 @dataclass
 class StudySettings:
@@ -145,7 +150,7 @@ class StudySettings:
             "bitext": self.task(run.language).bitext,
             "train_pairs": run.train_pairs,
             "augment_rate": run.augment_rate,
-            "pretraining": asdict(PretrainConfig(**dict(run.pretraining))) if run.pretraining else {},
+            "pretraining": asdict(run.pretrain_config) if run.pretraining else {},
             "teacher": self.teacher,
             "max_length": self.max_length_for(run.language),
         }

@@ -13,7 +13,7 @@ from optical.codeswitch import code_switch
 from optical.data import BitextPair
 from optical.encoders import TokenEncoder
 from optical.metrics import evaluate
-from optical.pretrain import PretrainConfig, mlm_pretrain
+from optical.pretrain import mlm_pretrain
 from optical.search import search_each
 from optical.study.data import StudyData, run_lexicon, study_data
 from optical.study.settings import UNTRAINED, StudyRun, StudySettings
@@ -43,7 +43,7 @@ def train_student(
     checkpoint_dir = settings.checkpoint_dir(run)
     if run.pretraining and not (checkpoint_dir / CHECKPOINT_NAME).exists():  # a checkpoint holds the adapted weights
         foreign = [pair.foreign for pair in shared.training]
-        mlm_pretrain(student, foreign, PretrainConfig(**dict(run.pretraining)), seed=run.seed, progress=progress)
+        mlm_pretrain(student, foreign, run.pretrain_config, seed=run.seed, progress=progress)
     if run.augment_rate:
         tokenizer, lexicon = shared.teacher.tokenizer, run_lexicon(run, settings, shared)
         pairs = pairs + [
