@@ -27,6 +27,7 @@ class Budget:
     curve_every: int = 0  # steps between dev evaluations (0: no curve, the last step is scored)
     curve_queries: int = 200  # dev queries per curve point
     patience: int = 0  # > 0: stop once dense dev MAP has not risen for this many steps
+    more_seeds: dict[str, list[int]] = field(default_factory=dict)  # label -> seeds it trains beyond ``seeds``
 
     def changed(self, changes: dict) -> Budget:
         """This budget with ``changes`` (field -> value) applied; an unknown field is refused."""
@@ -36,8 +37,14 @@ class Budget:
         return replace(self, **changes)
 
     def runs(self, languages: list[str], objectives: list[str], recipes: dict | None = None) -> list[StudyRun]:
-        """Every run of ``objectives`` (each recipe of ``recipes``) per language and seed, at this budget."""
-        return grid(languages, objectives, self.seeds, [self.train_pairs], recipes=recipes, epochs=self.epochs)
+        """Every run of ``objectives`` (each recipe of ``recipes``) per language and seed, at this budget; the labels
+        of ``more_seeds`` among them (systems closer than their seeds' spread) with those seeds too, after their own."""
+        runs = []
+        for run in grid(languages, objectives, self.seeds, [self.train_pairs], recipes=recipes, epochs=self.epochs):
+            runs.append(run)
+            if run.seed == self.seeds[-1]:  # a label's last seed: its further seeds follow
+                runs += [replace(run, seed=seed) for seed in self.more_seeds.get(run.label, ())]
+        return runs
 
     def settings(self, device: str = "auto", **settings) -> StudySettings:
         """:class:`StudySettings` with this budget's learning rate and curve, and ``settings`` (other fields)."""
