@@ -296,6 +296,7 @@ def test_research_question_notebooks(tmp_path, work_dir):
         "ot",
         "ot[contrastive_weight=0.1]",
         "ot[contrastive_weight=1.0]",
+        "ot[contrastive_weight=1.0,negatives=8]",
         "kl",
         "kl[hard_negatives=16]",
         "kl[kl_temperature=0.05]",
@@ -315,7 +316,7 @@ def test_research_question_notebooks(tmp_path, work_dir):
         assert (figures / f"{study}_en-ny_maxsim.png").read_bytes()[:8] == PNG_MAGIC, study
     report = (figures / "rq1-ot-vs-baselines_en-ny.md").read_text()
     assert "at the common budget" in report and "best dev step" in report and "| device" in report
-    references = "ot, ot[contrastive_weight=0.1], ot[contrastive_weight=1.0], kl, kl[hard_negatives=16], kl[kl_temp"
+    references = "ot, ot[contrastive_weight=0.1], ot[contrastive_weight=1.0], ot[contrastive_weight=1.0,negatives=8]"
     assert f"Against each of {references}" in report  # every recipe of OT and of KL is a reference
     assert "p (Holm) |" in report and "CI low |" in report  # intervals and the family's adjusted p-values
     for notebook in ("rq1_ot_vs_baselines.ipynb", "rq2_data_size.ipynb", "rq5_codeswitch_vs_pretraining.ipynb"):

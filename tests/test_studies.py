@@ -535,11 +535,22 @@ def test_the_fair_trial_preset_finds_every_committed_record_of_rq1():
     settings = budget.settings(split="test", num_queries=500, score_last=True, records_dir=str(records))
     objectives = ["ot", "hard-align", "kl", "mse", "cls-mse", "contrastive", "zero-shot", "dictionary-translate"]
     runs = budget.runs(["ny"], objectives, recipes=FINAL_RECIPES)
-    assert len(runs) == 3 * 11 + 1 + 3  # 11 trained labels and dictionary-translate, 3 seeds each; one zero-shot
+    assert len(runs) == 3 * 12 + 1 + 3  # 12 trained labels and dictionary-translate, 3 seeds each; one zero-shot
     assert all((records / f"{settings.key(run)}.json.gz").exists() for run in runs)
     assert budget.changed({"seeds": [0]}).runs(["ny"], ["ot"]) == [studies.StudyRun("ny", "ot", 16000, epochs=4)]
     with pytest.raises(ValueError, match="a budget has no \\['seed'\\]"):
         budget.changed({"seed": 1})
+
+
+def test_more_seeds_extend_only_the_labels_named():
+    """Systems closer than their seeds' spread get further seeds; every other label keeps the budget's seeds."""
+    from optical.study import Budget
+
+    budget = Budget(train_pairs=16, epochs=1, seeds=[0, 1], more_seeds={"kl[kl_temperature=0.05]": [2, 3], "mse": [9]})
+    runs = budget.runs(["ny"], ["ot", "kl", "zero-shot"], recipes={"kl": [{}, {"kl_temperature": 0.05}]})
+    seeds = {label: [run.seed for run in runs if run.label == label] for label in dict.fromkeys(r.label for r in runs)}
+    assert seeds == {"ot": [0, 1], "kl": [0, 1], "kl[kl_temperature=0.05]": [0, 1, 2, 3], "zero-shot": [0]}
+    assert len(set(runs)) == len(runs)
 
 
 def test_the_dev_search_preset_finds_every_committed_dev_curve_and_recipe():
