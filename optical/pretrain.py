@@ -41,6 +41,16 @@ class PretrainConfig:
             raise ValueError("a constant schedule has no warm-up: set warmup_ratio to 0")
 
 
+def learning_rate_schedule(
+    optimizer: torch.optim.Optimizer, config: PretrainConfig
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """``config.schedule`` over ``config.steps``: linear warm-up then linear decay to 0, or the optimiser's rate
+    throughout (constant)."""
+    if config.schedule == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    return warmup_then_linear_decay(optimizer, config.steps, config.warmup_ratio)
+
+
 def masked_lm_loss(masked_lm: torch.nn.Module, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
     """The masked-LM cross-entropy of ``masked_lm(**inputs).loss``, with the head applied at the predicted positions
     only (``labels`` != -100): the vocabulary logits of the other tokens, (batch x length x vocabulary) floats, are
@@ -77,9 +87,7 @@ def mlm_pretrain(
         student.tokenizer, mlm_probability=config.mask_probability, return_tensors="pt"
     )
     optimizer = torch.optim.AdamW(masked_lm.parameters(), lr=config.lr, weight_decay=0.01, fused=True)
-    scheduler = None
-    if config.schedule == "warmup-linear":
-        scheduler = warmup_then_linear_decay(optimizer, config.steps, config.warmup_ratio)
+    scheduler = learning_rate_schedule(optimizer, config)
     draw, losses = random.Random(seed), []
     for _ in tqdm(range(config.steps), desc="masked-LM", disable=not progress, unit="step"):
         batch = draw.sample(texts, min(config.batch_size, len(texts)))
@@ -90,8 +98,7 @@ def mlm_pretrain(
         loss.backward()
         torch.nn.utils.clip_grad_norm_(masked_lm.parameters(), 1.0)
         optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
+        scheduler.step()
         losses.append(loss.item())
     student.transformer.load_state_dict(masked_lm.base_model.state_dict())
     return losses

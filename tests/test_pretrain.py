@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 import torch
 
 from optical.encoders import TokenEncoder
-from optical.pretrain import PretrainConfig, masked_lm_loss, mlm_pretrain
+from optical.pretrain import PretrainConfig, learning_rate_schedule, masked_lm_loss, mlm_pretrain
 
 SENTENCES = [
     "Pakuti Mulungu anakonda dziko lapansi kotero kuti anapereka Mwana wake wobadwa yekha.",
@@ -49,3 +51,23 @@ def test_a_few_warmed_up_steps_adapt_the_transformer(student):
     assert len(losses) == 3 and all(torch.isfinite(torch.tensor(losses)))
     after = student.transformer.state_dict()
     assert any(not torch.equal(before[name], after[name]) for name in before)
+
+
+@pytest.mark.parametrize("schedule, warmup_ratio", [("warmup-linear", 0.1), ("constant", 0.0)])
+def test_the_learning_rate_follows_the_recipes_schedule(schedule, warmup_ratio):
+    """Warm-up rises to the peak over its share of the steps and decays towards 0; constant stays at the peak."""
+    config = PretrainConfig(steps=100, lr=1e-3, schedule=schedule, warmup_ratio=warmup_ratio)
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=config.lr)
+    scheduler = learning_rate_schedule(optimizer, config)
+    rates = []
+    for _ in range(config.steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    if schedule == "constant":
+        assert rates == [config.lr] * config.steps
+    else:
+        peak = rates.index(max(rates))
+        assert peak == 9 and max(rates) == pytest.approx(config.lr)  # 10 warm-up steps
+        assert all(a < b for a, b in pairwise(rates[: peak + 1]))
+        assert all(a > b for a, b in pairwise(rates[peak:])) and rates[-1] < config.lr / 50
