@@ -269,6 +269,7 @@ def test_research_question_notebooks(tmp_path, work_dir):
     }
     # the fair trial's preset at 16 pairs, 2 epochs: 2 steps, scored at each; RQ1, RQ3 and RQ4 share its runs
     budget = {"BUDGET": {"train_pairs": 16, "seeds": [0, 1], "epochs": 2, "curve_every": 1, "curve_queries": 8}}
+    budget["BUDGET"]["more_seeds"] = {"kl[kl_temperature=0.05]": [2]}  # one label with a further seed (RQ4: none)
     rq1_objectives = ["ot", "kl", "zero-shot", "dictionary-translate", "contrastive"]
     execute("rq1_ot_vs_baselines.ipynb", tmp_path, OBJECTIVES=rq1_objectives, **budget, **tiny)
     execute("rq3_alignment_recall.ipynb", tmp_path, OBJECTIVES=rq1_objectives, **budget, **tiny)
@@ -326,6 +327,8 @@ def test_research_question_notebooks(tmp_path, work_dir):
     assert "kl[kl_temperature=0.05]" in dev_curves and "maxsim" in dev_curves
     assert (figures / "rq1-ot-vs-baselines_curves_en-ny.png").read_bytes()[:8] == PNG_MAGIC
     assert sorted(rq1[(rq1.objective == "ot") & (rq1.scoring == "dense")].seed) == [0, 1]
+    assert sorted(rq1[(rq1.objective == "kl[kl_temperature=0.05]") & (rq1.scoring == "dense")].seed) == [0, 1, 2]
+    assert "seeds [0, 1]; `kl[kl_temperature=0.05]` also 2" in report
     records = list((figures / "runs").glob("*.json.gz"))  # each run's scores, kept beside the figures
     assert len(records) >= len(rq1[["objective", "seed"]].drop_duplicates())
     assert set(rq1.scoring) == {"dense", "maxsim"}  # every objective scored both ways, neither row replaced

@@ -551,6 +551,7 @@ def test_more_seeds_extend_only_the_labels_named():
     seeds = {label: [run.seed for run in runs if run.label == label] for label in dict.fromkeys(r.label for r in runs)}
     assert seeds == {"ot": [0, 1], "kl": [0, 1], "kl[kl_temperature=0.05]": [0, 1, 2, 3], "zero-shot": [0]}
     assert len(set(runs)) == len(runs)
+    assert budget.described_seeds == "[0, 1]; `kl[kl_temperature=0.05]` also 2, 3; `mse` also 9"
 
 
 def test_the_dev_search_preset_finds_every_committed_dev_curve_and_recipe():

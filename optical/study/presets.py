@@ -46,6 +46,12 @@ class Budget:
                 runs += [replace(run, seed=seed) for seed in self.more_seeds.get(run.label, ())]
         return runs
 
+    @property
+    def described_seeds(self) -> str:
+        """The seeds as a report names them: ``[0, 1, 2]``, or ``[0, 1, 2]; `kl` also 3, 4`` with ``more_seeds``."""
+        further = [f"`{label}` also {', '.join(map(str, seeds))}" for label, seeds in self.more_seeds.items()]
+        return "; ".join([str(self.seeds), *further])
+
     def settings(self, device: str = "auto", **settings) -> StudySettings:
         """:class:`StudySettings` with this budget's learning rate and curve, and ``settings`` (other fields)."""
         return StudySettings(
