@@ -75,7 +75,8 @@ QUICK_STUDIES = {
     "SIZES": [16, 48],
     "PRETRAINING": {"steps": 2},
     "EXTRA_SETTINGS": {"bitext_pairs": 100, "lexicon_pairs": 1000, "switch_rates": [0.5]},
-    "BUDGET": {"train_pairs": 48, "seeds": [0, 1], "curve_every": 2, "curve_queries": 10},  # every preset, smaller
+    # every preset, smaller, and no label with further seeds
+    "BUDGET": {"train_pairs": 48, "seeds": [0, 1], "curve_every": 2, "curve_queries": 10, "more_seeds": {}},
 }
 
 
