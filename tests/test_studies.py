@@ -430,6 +430,43 @@ def test_a_scored_student_keeps_its_weights_and_is_scored_again_exactly_without_
         shutil.rmtree(folder)
 
 
+def test_a_kept_student_is_scored_on_the_topical_collection_by_query_kind_without_training(settings, monkeypatch):
+    import shutil
+
+    import torch
+
+    run, teacher = StudyRun(objective="ot", train_pairs=16, seed=5), StudyRun(objective="zero-shot", train_pairs=0)
+    verse = replace(settings, keep_checkpoints=True, switch_rates=(), bitext_pairs=0)
+    topical = replace(verse, bible_collection="topical")
+    assert topical.checkpoint_dir(run) == verse.checkpoint_dir(run) and topical.key(run) != verse.key(run)
+    assert training.curve_settings(topical).bible_collection == "verse"  # the step is chosen on the verse dev books
+    with pytest.raises(ValueError, match="bible_collection must be one of"):
+        replace(settings, bible_collection="naves")
+    try:
+        on_verses = studies.score_run(run, verse, progress=False)
+
+        def no_step(*args, **kwargs):
+            raise AssertionError("an optimiser step: the kept student was trained again")
+
+        monkeypatch.setattr(torch.optim.AdamW, "step", no_step)
+        scores = studies.score_run(run, topical, progress=False)
+    finally:
+        shutil.rmtree(verse.checkpoint_dir(run))
+    assert scores["spec"] == on_verses["spec"] and scores["evaluation"]["collection"] == "topical-en-ny-dev"
+    benchmark = studies.study_data(topical, "ny").benchmark
+    assert set(scores["clir"]["dense"]["R@100"]) == set(benchmark.collection.queries)  # many relevant: R@100 too
+    groups = studies.group_scores([run], topical)
+    dense_map = groups[(groups.scoring == "dense") & (groups.measure == "MAP")].set_index("group").value
+    per_query = scores["clir"]["dense"]["MAP"]
+    assert set(dense_map.index) == {"all", *benchmark.groups} and len(benchmark.groups) >= 2
+    assert dense_map["all"] == pytest.approx(np.mean(list(per_query.values())))
+    for kind, qids in benchmark.groups.items():
+        assert dense_map[kind] == pytest.approx(np.mean([per_query[qid] for qid in qids]))
+    kind, qids = next(iter(benchmark.groups.items()))
+    test = significance([run, teacher], topical, reference="ot", queries=qids).iloc[0]
+    assert test.queries == len(qids) and test["MAP reference"] == pytest.approx(dense_map[kind])
+
+
 def test_a_record_is_named_by_its_run_and_evaluation_each_hashed_whole():
     from dataclasses import replace
 

@@ -24,6 +24,7 @@ from optical.study.data import StudyData, run_lexicon, study_data
 from optical.study.presets import PRESETS, Budget
 from optical.study.runner import (
     fill_cache,
+    group_scores,
     kl_targets,
     learning_curves,
     run_overview,
@@ -31,6 +32,7 @@ from optical.study.runner import (
     score_run,
     significance,
     switching_changes,
+    tests_against_references,
     training_logs,
 )
 from optical.study.settings import (
@@ -76,6 +78,7 @@ __all__ = [
     "drift_summary",
     "fill_cache",
     "grid",
+    "group_scores",
     "kl_targets",
     "learning_curves",
     "listed",
@@ -90,6 +93,7 @@ __all__ = [
     "study_checkpoint",
     "study_data",
     "switching_changes",
+    "tests_against_references",
     "to_results_rows",
     "verdict",
     "with_holm",

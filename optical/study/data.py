@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from optical.benchmark import Benchmark
 from optical.codeswitch import Lexicon, code_switch, induce_lexicon
 from optical.data import BitextPair, CLIRCollection, sample_pairs
 from optical.encoders import TokenEncoder
@@ -40,9 +41,14 @@ class StudyData:
         return self.task.training
 
     @property
+    def benchmark(self) -> Benchmark:
+        """What every run is scored on: the Bible's ``bible_collection`` of the split, or the user's collection, with
+        its measures and query groups (a topical collection's kinds)."""
+        return self.task.benchmarks[0]
+
+    @property
     def collection(self) -> CLIRCollection:
-        """The collection every run is scored on: the Bible's verse collection of the split, or the user's."""
-        return self.task.benchmarks[0].collection
+        return self.benchmark.collection
 
     @cached_property
     def bitext_pairs(self) -> list[BitextPair]:

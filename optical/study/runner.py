@@ -5,6 +5,7 @@ their paired significance tests.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict
 from pathlib import Path
 
@@ -15,13 +16,13 @@ import torch
 from optical.codeswitch import translate_words
 from optical.encoders import TokenEncoder
 from optical.losses import OBJECTIVES
-from optical.metrics import DEFAULT_MEASURES, evaluate
+from optical.metrics import evaluate
 from optical.search import search_each
 from optical.stats import seed_query_bootstrap
 from optical.study.data import StudyData, run_lexicon, study_data, switched_queries
 from optical.study.records import record_files, store_scores, stored_scores
 from optical.study.settings import UNTRAINED, StudyRun, StudySettings
-from optical.study.tables import mean_of
+from optical.study.tables import mean_of, with_holm
 from optical.study.training import curve_settings, train_student
 from optical.train import CHECKPOINT_NAME, weights_only_checkpoint
 
@@ -64,7 +65,7 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
         searches = {scoring: shared.searches[scoring] for scoring in scorings}
         runs = search_each(searches, student, {qid: translate(text) for qid, text in queries.items()})
         return {
-            scoring: evaluate(shared.collection.qrels, run, DEFAULT_MEASURES, per_query=True)[1]
+            scoring: evaluate(shared.collection.qrels, run, shared.benchmark.measures, per_query=True)[1]
             for scoring, run in runs.items()
         }
 
@@ -200,9 +201,11 @@ def significance(
     measure: str = "MAP",
     scoring: str = "dense",
     query_set: str = "clean",
+    queries: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """``reference`` against every other label under one scoring: the difference of their mean ``measure``, its 95%
-    interval and p-value from the paired bootstrap over queries and seeds together (:func:`seed_query_bootstrap`).
+    interval and p-value from the paired bootstrap over queries and seeds together (:func:`seed_query_bootstrap`),
+    over every query or only ``queries`` (a query group of the benchmark, e.g. a topical collection's kind).
 
     Rows: both means (over seeds and queries), the difference, ``CI low``/``CI high``, ``p-value``, both labels'
     seed counts and the number of queries. query_set: ``clean`` (each run at its scored step) or ``clean@last`` (at
@@ -213,7 +216,8 @@ def significance(
     for run in runs:
         scores = score_run(run, settings, progress=False)
         clir = scores.get("clir@last", scores["clir"]) if query_set == "clean@last" else scores["clir"]
-        per_label.setdefault(run.label, []).append(pd.Series(clir[scoring][measure]))
+        values = pd.Series(clir[scoring][measure])
+        per_label.setdefault(run.label, []).append(values if queries is None else values[list(queries)])
     values = {label: pd.concat(series, axis=1).T for label, series in per_label.items()}  # (seeds, queries)
     if reference not in values:
         raise ValueError(f"no run labelled {reference!r}; labels: {sorted(values)}")
@@ -237,6 +241,46 @@ def significance(
                 "queries": ref.shape[1],
             }
         )
+    return pd.DataFrame(rows)
+
+
+def tests_against_references(
+    runs: list[StudyRun],
+    settings: StudySettings,
+    references: list[str],
+    *,
+    scoring: str = "dense",
+    query_set: str = "clean",
+    queries: Collection[str] | None = None,
+) -> pd.DataFrame:
+    """One table's family of tests: every label against each of ``references`` (two references against each other
+    once), :func:`significance` rows with ``p (Holm)`` over the family (:func:`~optical.study.tables.with_holm`)."""
+    tests = pd.concat(
+        [
+            significance(runs, settings, reference=label, scoring=scoring, query_set=query_set, queries=queries)
+            for label in references
+        ],
+        ignore_index=True,
+    )
+    rank = {label: i for i, label in enumerate(references)}
+    once = [rank.get(b, len(rank)) > rank[r] for r, b in zip(tests.reference, tests.baseline, strict=True)]
+    return with_holm(tests[once].reset_index(drop=True))
+
+
+def group_scores(runs: list[StudyRun], settings: StudySettings) -> pd.DataFrame:
+    """Every run's clean CLIR means over all queries (group ``all``) and over each query group of its benchmark (a
+    topical collection's kinds: name, subject, mixed). Long form: ``language``, ``label``, ``seed``, ``group``,
+    ``query_set`` (clean), ``scoring``, ``measure``, ``value``; aggregate over seeds with
+    :func:`~optical.study.tables.seed_summary` by (language, label, group)."""
+    rows = []
+    for run in runs:
+        groups = {"all": None, **study_data(settings, run.language).benchmark.groups}
+        for scoring, measures in score_run(run, settings, progress=False)["clir"].items():
+            for measure, values in measures.items():
+                for group, qids in groups.items():
+                    value = mean_of(values) if qids is None else float(np.mean([values[qid] for qid in qids]))
+                    row = {"language": run.language, "label": run.label, "seed": run.seed, "group": group}
+                    rows.append(row | {"query_set": "clean", "scoring": scoring, "measure": measure, "value": value})
     return pd.DataFrame(rows)
 
 

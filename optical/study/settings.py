@@ -8,6 +8,7 @@ import functools
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from optical.benchmark import BIBLE_COLLECTIONS
 from optical.data import load_bible_bitext
 from optical.encoders import DEFAULT_MAX_LENGTH, DEFAULT_MODEL, resolve_model_dir
 from optical.pretrain import PretrainConfig
@@ -104,7 +105,8 @@ class StudySettings:
     num_queries: int = 500
     train_bitext: str = ""  # a two-column TSV (English, foreign) to train on; "" for the Bible's training books
     held_out_bitext: str = ""  # a TSV of held-out pairs for bitext retrieval; "" for the Bible's split books
-    collection: str = ""  # your own collection (a folder of TREC files, or irds:<id>); "" for the Bible's verses
+    collection: str = ""  # your own collection (a folder of TREC files, or irds:<id>); "" for a Bible collection
+    bible_collection: str = "verse"  # without ``collection``: verse | paraphrase | topical (optical.benchmark)
     query_field: str = "title"  # of your collection's TREC topics: title | description | title+description
     scorings: tuple[str, ...] = SCORINGS  # the clean queries are scored each way: dense | maxsim
     switch_rates: tuple[float, ...] = (0.1, 0.25, 0.5)  # code-switched query sets besides the clean one (dense)
@@ -129,10 +131,12 @@ class StudySettings:
     def __post_init__(self) -> None:
         if self.curve_every and "dense" not in self.scorings:
             raise ValueError("a learning curve keeps the best step by dense MAP: include 'dense' in scorings")
+        if self.bible_collection not in BIBLE_COLLECTIONS:
+            raise ValueError(f"bible_collection must be one of {BIBLE_COLLECTIONS}, got {self.bible_collection!r}")
 
     def task(self, language: str) -> Task:
         """The data of ``language``'s runs: the training pairs, the held-out pairs of bitext retrieval and the
-        collection they are scored on (the Bible's verse collection of ``split``, or ``collection``)."""
+        collection they are scored on (the Bible's ``bible_collection`` of ``split``, or ``collection``)."""
         return Task(
             language,
             split=self.split,
@@ -140,7 +144,7 @@ class StudySettings:
             held_out_bitext=self.held_out_bitext,
             collection=self.collection,
             query_field=self.query_field,
-            bible_collections=("verse",),
+            bible_collections=(self.bible_collection,),
             num_queries=self.num_queries,
         )
 

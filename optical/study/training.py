@@ -26,9 +26,10 @@ from optical.train import (
 
 
 def curve_settings(settings: StudySettings) -> StudySettings:
-    """The settings a learning curve scores with: the Bible's dev books (also for a study scored on your own
-    collection, whose queries must not choose the step), ``curve_queries`` queries."""
-    return replace(settings, split="dev", num_queries=settings.curve_queries, curve_every=0, collection="")
+    """The settings a learning curve scores with: the Bible's verse collection of the dev books (also for a study
+    scored on another collection, whose queries must not choose the step), ``curve_queries`` queries."""
+    dev_verses = {"split": "dev", "collection": "", "bible_collection": "verse"}
+    return replace(settings, num_queries=settings.curve_queries, curve_every=0, **dev_verses)
 
 
 def train_student(
