@@ -54,13 +54,14 @@ RQ2_DECIDING = {
     "STUDY": "rq2-data-size-4epochs",
 }
 # The dev curves of every objective and of OT's recipes, then the research questions, in the order that lets
-# RQ3 and RQ4 reuse RQ1's trained students and RQ5 reuse RQ2's.
+# RQ1 on the topical collection, RQ3 and RQ4 reuse RQ1's trained students and RQ5 reuse RQ2's.
 STUDIES = (  # (notebook, executed copy, parameters of its own)
     ("learning_curves.ipynb", "learning_curves.ipynb", {}),
     ("ot_recipe.ipynb", "ot_recipe.ipynb", {}),
     ("ot_recipe.ipynb", "kl_recipe.ipynb", {"OBJECTIVE": "kl"}),  # KL's temperature and hard negatives
     ("ot_recipe.ipynb", "contrastive_recipe.ipynb", {"OBJECTIVE": "contrastive"}),  # temperature, KL's candidates
     ("rq1_ot_vs_baselines.ipynb", "rq1_ot_vs_baselines.ipynb", {}),
+    ("rq1_topical.ipynb", "rq1_topical.ipynb", {}),  # RQ1's students with kept weights, judged by topic
     ("rq3_alignment_recall.ipynb", "rq3_alignment_recall.ipynb", {}),
     ("rq4_code_switched_queries.ipynb", "rq4_code_switched_queries.ipynb", {}),
     ("rq2_data_size.ipynb", "rq2_data_size.ipynb", {}),

@@ -66,6 +66,11 @@ RESULT_SECTIONS = (
         ("rq1-ot-vs-baselines_en-*.md",),
     ),
     (
+        "RQ1 judged by topic: the fair trial's students on the topical collection",
+        "`notebooks/rq1_topical.ipynb`.",
+        ("rq1-topical_en-*.md",),
+    ),
+    (
         "RQ2: gains against the amount of bitext",
         "`notebooks/rq2_data_size.ipynb`, at 4 epochs and at 1.",
         ("rq2-data-size-4epochs_en-*.md", "rq2-data-size_en-*.md"),
@@ -108,6 +113,7 @@ RESEARCH_ANSWERS = (
         ("## The dev choice",),
     ),
     ("RQ1: OT against KL, MSE and contrastive distillation", "rq1_ot_vs_baselines.ipynb", ("## Answer",)),
+    ("RQ1 judged by topic (topical collection)", "rq1_topical.ipynb", ("## Answer",)),
     ("RQ2: gains against the amount of (augmented) bitext, 4 epochs", "rq2_data_size_4epochs.ipynb", ("## Answer",)),
     ("RQ2 at 1 epoch: the start of the learning curves", "rq2_data_size.ipynb", ("## Answer",)),
     ("RQ3: does OT align the spaces better than contrastive learning?", "rq3_alignment_recall.ipynb", ("## Answer",)),

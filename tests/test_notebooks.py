@@ -273,6 +273,12 @@ def test_research_question_notebooks(tmp_path, work_dir):
     rq1_objectives = ["ot", "kl", "zero-shot", "dictionary-translate", "contrastive"]
     execute("rq1_ot_vs_baselines.ipynb", tmp_path, OBJECTIVES=rq1_objectives, **budget, **tiny)
     execute("rq3_alignment_recall.ipynb", tmp_path, OBJECTIVES=rq1_objectives, **budget, **tiny)
+    same_students = {"BUDGET": {k: v for k, v in budget["BUDGET"].items() if k not in ("seeds", "more_seeds")}}
+    execute("rq1_topical.ipynb", tmp_path, SEEDS=[0, 1], **same_students, **tiny)  # RQ1's students, judged by topic
+    topical = (figures / "rq1-topical_en-ny.md").read_text()
+    assert "## dense scoring, all queries" in topical and "## maxsim scoring, subject queries" in topical
+    assert "| random ranking |" in topical and "| kl[kl_temperature=0.05] " in topical and "R@100" in topical
+    assert "A random ranking scores MAP" in displayed_markdown(tmp_path / "executed-rq1_topical.ipynb")
     rq3 = (figures / "rq3-alignment-recall_en-ny.md").read_text()
     assert "| kl[kl_temperature=0.05]" in rq3 and "| dictionary-translate" in rq3  # every objective, KL too
     execute("rq4_code_switched_queries.ipynb", tmp_path, OBJECTIVES=["ot", "zero-shot"], **budget, **tiny)
@@ -292,6 +298,7 @@ def test_research_question_notebooks(tmp_path, work_dir):
         assert "en-ny" in (figures / f"{study}_en-ny.md").read_text(), study
     results = pd.read_csv(figures / "results.csv")
     assert set(results.study) >= {"rq1-ot-vs-baselines", "rq5-codeswitch-vs-pretraining"}
+    assert set(results[results.study == "rq1-topical"].split) == {"topical-dev"}
     rq1 = results[(results.study == "rq1-ot-vs-baselines") & (results.measure == "MAP")]
     assert set(rq1.objective) == {
         "ot",

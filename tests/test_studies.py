@@ -572,7 +572,9 @@ def test_the_fair_trial_preset_finds_every_committed_record_of_rq1():
     settings = budget.settings(split="test", num_queries=500, score_last=True, records_dir=str(records))
     objectives = ["ot", "hard-align", "kl", "mse", "cls-mse", "contrastive", "zero-shot", "dictionary-translate"]
     runs = budget.runs(["ny"], objectives, recipes=FINAL_RECIPES)
-    assert len(runs) == 3 * 12 + 1 + 3  # 12 trained labels and dictionary-translate, 3 seeds each; one zero-shot
+    # 12 trained labels and dictionary-translate at 3 seeds, one zero-shot, 2 more seeds of the 3 dev-chosen labels
+    assert len(runs) == 3 * 12 + 1 + 3 + 3 * 2
+    assert {run.label for run in runs if run.seed > 2} == set(budget.more_seeds)
     assert all((records / f"{settings.key(run)}.json.gz").exists() for run in runs)
     assert budget.changed({"seeds": [0]}).runs(["ny"], ["ot"]) == [studies.StudyRun("ny", "ot", 16000, epochs=4)]
     with pytest.raises(ValueError, match="a budget has no \\['seed'\\]"):

@@ -64,8 +64,20 @@ class Budget:
 
 
 PRESETS: dict[str, Budget] = {
-    # The common budget of the objectives' fair trial: 2,000 steps of 32, each run scored at its best dev step.
-    "fair-trial": Budget(train_pairs=16000, epochs=4, seeds=[0, 1, 2], curve_every=100, curve_queries=200),
+    # The common budget of the objectives' fair trial: 2,000 steps of 32, each run scored at its best dev step; the
+    # dev-chosen recipes of the objectives with negatives, closer than their 3 seeds' spread, get 5 seeds.
+    "fair-trial": Budget(
+        train_pairs=16000,
+        epochs=4,
+        seeds=[0, 1, 2],
+        curve_every=100,
+        curve_queries=200,
+        more_seeds={
+            "kl[kl_temperature=0.05]": [3, 4],
+            "contrastive[negatives=8]": [3, 4],
+            "ot[contrastive_weight=1.0,negatives=8]": [3, 4],
+        },
+    ),
     # The dev search of settings (learning_curves.ipynb, ot_recipe.ipynb: one default run shared by both): the same
     # pairs and steps on one seed, stopped once the dense dev curve has not risen for 500 steps.
     "dev-search": Budget(train_pairs=16000, epochs=4, seeds=[0], curve_every=100, curve_queries=200, patience=500),
