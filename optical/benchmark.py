@@ -50,12 +50,15 @@ class Benchmark:
     def scores(self, run: Run) -> dict[str, dict[str, float]]:
         """{label: {measure: mean}} over every query, and {label/group: ...} over each group's queries."""
         means, per_query = evaluate(self.collection.qrels, run, self.measures, per_query=True)
-        scores = {self.label: means}
-        for group, qids in self.groups.items():
-            scores[f"{self.label}/{group}"] = {
-                measure: sum(per_query[measure][qid] for qid in qids) / len(qids) for measure in self.measures
-            }
-        return scores
+        groups = {f"{self.label}/{group}": group_means for group, group_means in self.group_means(per_query).items()}
+        return {self.label: means, **groups}
+
+    def group_means(self, per_query: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:
+        """{group: {measure: mean}} of per-query values ({measure: {query id: value}}) over each group's queries."""
+        return {
+            group: {measure: sum(values[qid] for qid in qids) / len(qids) for measure, values in per_query.items()}
+            for group, qids in self.groups.items()
+        }
 
 
 def bible_benchmarks(

@@ -274,13 +274,15 @@ def group_scores(runs: list[StudyRun], settings: StudySettings) -> pd.DataFrame:
     :func:`~optical.study.tables.seed_summary` by (language, label, group)."""
     rows = []
     for run in runs:
-        groups = {"all": None, **study_data(settings, run.language).benchmark.groups}
-        for scoring, measures in score_run(run, settings, progress=False)["clir"].items():
-            for measure, values in measures.items():
-                for group, qids in groups.items():
-                    value = mean_of(values) if qids is None else float(np.mean([values[qid] for qid in qids]))
-                    row = {"language": run.language, "label": run.label, "seed": run.seed, "group": group}
-                    rows.append(row | {"query_set": "clean", "scoring": scoring, "measure": measure, "value": value})
+        benchmark = study_data(settings, run.language).benchmark
+        base = {"language": run.language, "label": run.label, "seed": run.seed, "query_set": "clean"}
+        for scoring, per_query in score_run(run, settings, progress=False)["clir"].items():
+            everyone = {measure: mean_of(values) for measure, values in per_query.items()}
+            for group, means in {"all": everyone, **benchmark.group_means(per_query)}.items():
+                rows += [
+                    {**base, "group": group, "scoring": scoring, "measure": measure, "value": value}
+                    for measure, value in means.items()
+                ]
     return pd.DataFrame(rows)
 
 
