@@ -7,8 +7,9 @@
 - fusions of those runs and of trained students' runs (:mod:`optical.fusion`).
 
 :class:`BitextSystems` holds what they share for one bitext and collection: the teacher with its
-document encodings and eflomal's link counts over the training pairs. :meth:`BitextSystems.bible`
-builds it on a Bible split from exactly the training pairs a student of that size and seed gets.
+document encodings and eflomal's link counts over the training pairs. :meth:`BitextSystems.for_task`
+builds it on a :class:`~optical.task.Task` (a Bible split, or a user's bitext and collection) from exactly the
+training pairs a student of that size and seed gets.
 
 A system trained with several seeds has one run per seed (:data:`SeedRuns`); its per-query values
 are averaged over seeds before they are compared, and a fusion fuses each seed's run.
@@ -25,6 +26,7 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from optical.codeswitch import link_counts, translate_words
@@ -37,7 +39,7 @@ from optical.lexical import BM25Settings, LexicalSearch, translate_query, transl
 from optical.metrics import DEFAULT_MEASURES, Run, evaluate
 from optical.results import result_rows
 from optical.search import DocumentSearch, SearchSettings
-from optical.stats import paired_randomization_test
+from optical.stats import holm, paired_randomization_test
 from optical.task import Task
 
 
@@ -64,30 +66,31 @@ class BitextSystems:
         self._translated: dict[int, dict[str, dict[str, float]]] = {}
 
     @classmethod
-    def bible(
+    def for_task(
         cls,
-        language: str,
+        task: Task,
         *,
-        train_pairs: int = 16000,
+        train_pairs: int | None,
         seed: int = 0,
-        split: str = "dev",
-        num_queries: int = 500,
-        collection: str = "verse",
         work_dir: str | os.PathLike = ".cache/optical",
         records_dir: str | os.PathLike = "",
+        teacher: TokenEncoder | None = None,
         max_length: int = DEFAULT_MAX_LENGTH,
     ) -> BitextSystems:
-        """The systems of a packaged pair's ``split`` books and ``collection`` (verse | paraphrase | topical,
-        :mod:`optical.benchmark`), from the ``train_pairs`` training-book pairs drawn with ``seed``. The link counts
-        are kept as ``lexicons/en-<language>-<pairs>-seed<seed>.counts.json`` in ``records_dir`` when given
-        (committed: eflomal takes no seed, so counts induced again differ), else in ``work_dir``."""
-        task = Task(language, split=split, bible_collections=(collection,), num_queries=num_queries)
-        counts = f"lexicons/en-{language}-{train_pairs}-seed{seed}.counts.json"
+        """The systems of ``task``'s first collection (a Bible collection of its split, or the user's), from the
+        ``train_pairs`` training pairs drawn with ``seed``: exactly the pairs a student of that size and seed trains
+        on. The link counts are kept in ``records_dir`` when given (committed: eflomal takes no seed, so counts
+        induced again differ), else in ``work_dir``: as ``lexicons/en-<language>-<pairs>-seed<seed>.counts.json`` for
+        the Bible's training books, ``lexicons/pairs-<digest of the pairs>.counts.json`` for a user's bitext.
+        ``teacher``: the English encoder (default: the packaged one at ``max_length``)."""
+        training = task.training_pairs(train_pairs, seed)
+        name = f"en-{task.language}-{train_pairs}-seed{seed}" if task.bitext == "bible" else _pairs_name(training)
         return cls(
-            task.training_pairs(train_pairs, seed),
+            training,
             task.benchmarks[0].collection,
-            counts_cache=kept_file(counts, work_dir=work_dir, records_dir=records_dir),
+            counts_cache=kept_file(f"lexicons/{name}.counts.json", work_dir=work_dir, records_dir=records_dir),
             work_dir=work_dir,
+            teacher=teacher,
             max_length=max_length,
         )
 
@@ -103,9 +106,7 @@ class BitextSystems:
     ) -> BitextSystems:
         """The systems of any bitext and collection, the link counts kept as ``lexicons/pairs-<digest of the
         pairs>.counts.json`` in ``records_dir`` when given (eflomal takes no seed), else in ``work_dir``."""
-        text = "\n".join(f"{pair.english}\t{pair.foreign}" for pair in training)
-        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-        counts = kept_file(f"lexicons/pairs-{digest}.counts.json", work_dir=work_dir, records_dir=records_dir)
+        counts = kept_file(f"lexicons/{_pairs_name(training)}.counts.json", work_dir=work_dir, records_dir=records_dir)
         return cls(training, collection, counts_cache=counts, work_dir=work_dir, teacher=teacher)
 
     @cached_property
@@ -159,6 +160,12 @@ class BitextSystems:
     def per_query(self, run: Run, measures: tuple[str, ...] = DEFAULT_MEASURES) -> pd.DataFrame:
         """(Q, measures) per-query values of ``run`` on this collection, indexed by query id."""
         return pd.DataFrame(evaluate(self.collection.qrels, run, measures, per_query=True)[1])
+
+
+def _pairs_name(training: list[BitextPair]) -> str:
+    """``pairs-<the first 16 hex digits of the SHA-256 of the pairs as TSV>``: a lexicon's name for any bitext."""
+    text = "\n".join(f"{pair.english}\t{pair.foreign}" for pair in training)
+    return f"pairs-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
 FUSIONS = {"rrf": reciprocal_rank_fusion, "score": score_fusion}
@@ -299,16 +306,23 @@ def fusion_grid(
     )
 
 
-def compare_systems(per_query: dict[str, pd.DataFrame], measures: tuple[str, ...], by: str = "MAP") -> pd.DataFrame:
-    """System x measure means, best by ``by`` first, with ``p`` of a paired randomisation test of ``by``
-    against the best system (per query, the same queries; NaN for the best itself)."""
+def compare_systems(
+    per_query: dict[SystemKey, pd.DataFrame], measures: tuple[str, ...], reference: SystemKey, by: str = "MAP"
+) -> pd.DataFrame:
+    """System x measure means, best by ``by`` first, with ``p`` of a paired randomisation test of ``by`` against
+    ``reference`` (the system the dev books chose: a test-set best would be chosen by the test itself) on the same
+    queries, and ``p (Holm)`` adjusted over the table's tests (NaN for the reference itself)."""
     means = pd.DataFrame({name: frame[list(measures)].mean() for name, frame in per_query.items()}).T
     means = means.sort_values(by, ascending=False, kind="stable")
-    best = per_query[means.index[0]][by]
-    means["p"] = [
-        float("nan") if name == means.index[0] else paired_randomization_test(per_query[name][by].loc[best.index], best)
+    chosen = per_query[reference][by]
+    tested = {
+        name: paired_randomization_test(per_query[name][by].loc[chosen.index], chosen)
         for name in means.index
-    ]
+        if name != reference
+    }
+    adjusted = dict(zip(tested, holm(np.array(list(tested.values()))), strict=True))
+    means["p"] = [tested.get(name, np.nan) for name in means.index]
+    means["p (Holm)"] = [adjusted.get(name, np.nan) for name in means.index]
     return means
 
 

@@ -202,7 +202,7 @@ def test_systems_are_evaluated_per_seed_and_averaged_per_query(tmp_path):
     assert fusion_grid(systems, runs, [Fusion((LEXICAL,), (1.0,))], [], [0.5]).empty  # no student to add
 
 
-def test_systems_are_compared_with_the_best_by_paired_tests():
+def test_systems_are_compared_with_the_dev_chosen_one_by_paired_tests_holm_adjusted():
     import pandas as pd
 
     from optical.systems import compare_systems, systems_results_rows
@@ -212,9 +212,14 @@ def test_systems_are_compared_with_the_best_by_paired_tests():
     strong = pd.DataFrame({"MAP": rng.uniform(0.5, 1, 40), "R@10": 1.0}, index=queries)
     weak = pd.DataFrame({"MAP": strong.MAP - 0.3, "R@10": 0.5}, index=queries[::-1])  # other order: aligned by id
     same = strong.assign(MAP=strong.MAP + rng.choice([-0.01, 0.01], 40) - 0.001)  # a coin flip away from strong
-    table = compare_systems({("weak", "dense"): weak, ("strong", "bm25"): strong, ("same", "maxsim"): same}, ("MAP",))
+    per_query = {("weak", "dense"): weak, ("strong", "bm25"): strong, ("same", "maxsim"): same}
+    table = compare_systems(per_query, ("MAP",), reference=("strong", "bm25"))
     assert list(table.index) == [("strong", "bm25"), ("same", "maxsim"), ("weak", "dense")]
     assert np.isnan(table.p.iloc[0]) and table.p.iloc[2] < 0.001 and table.p.iloc[1] > 0.001
+    assert (table["p (Holm)"].iloc[1:] >= table.p.iloc[1:]).all() and table["p (Holm)"].iloc[1:].max() <= 1
+    assert table["p (Holm)"].iloc[2] == pytest.approx(min(1, 2 * table.p.iloc[2]))  # the smaller p of two, times 2
+    by_dev = compare_systems(per_query, ("MAP",), reference=("weak", "dense"))  # the test best is not the reference
+    assert np.isnan(by_dev.p[("weak", "dense")]) and by_dev.p[("strong", "bm25")] < 0.001
 
     per_seed = pd.DataFrame(
         {"system": ["ot", "ot", "zero-shot"], "scoring": "dense", "seed": [0, 1, 0], "bitext pairs": [100, 100, 0]}
@@ -230,6 +235,7 @@ def test_systems_are_compared_with_the_best_by_paired_tests():
 def test_the_bible_systems_keep_their_link_counts_beside_the_records(tmp_path, monkeypatch):
     """eflomal takes no seed: best_system's lexicon is read from the committed records, not induced again."""
     from optical import systems
+    from optical.task import Task
 
     keep_arguments = lambda self, training, collection, **kw: setattr(self, "kw", kw)  # noqa: E731 (no teacher loaded)
     monkeypatch.setattr(systems.BitextSystems, "__init__", keep_arguments)
@@ -237,9 +243,26 @@ def test_the_bible_systems_keep_their_link_counts_beside_the_records(tmp_path, m
     cached = tmp_path / "cache" / name
     cached.parent.mkdir(parents=True)
     cached.write_text('{"moni": {"hello": 3}}')
-    kept = systems.BitextSystems.bible(
-        "ny", train_pairs=200, seed=1, num_queries=5, work_dir=tmp_path / "cache", records_dir=tmp_path / "runs"
+    task = Task("ny", split="dev", bible_collections=("verse",), num_queries=5)
+    kept = systems.BitextSystems.for_task(
+        task, train_pairs=200, seed=1, work_dir=tmp_path / "cache", records_dir=tmp_path / "runs"
     ).kw["counts_cache"]
     assert kept == tmp_path / "runs" / name and kept.read_text() == cached.read_text()
-    alone = systems.BitextSystems.bible("ny", train_pairs=200, seed=1, num_queries=5, work_dir=tmp_path / "cache")
+    alone = systems.BitextSystems.for_task(task, train_pairs=200, seed=1, work_dir=tmp_path / "cache")
     assert alone.kw["counts_cache"] == cached
+
+
+def test_the_systems_of_a_users_bitext_name_their_lexicon_by_its_pairs(tmp_path, monkeypatch):
+    from optical import systems
+    from optical.task import Task
+
+    monkeypatch.setattr(
+        systems.BitextSystems, "__init__", lambda self, training, collection, **kw: setattr(self, "kw", kw)
+    )
+    tsv = tmp_path / "my.tsv"
+    tsv.write_text("".join(f"the house {i}\tnyumba {i}\n" for i in range(40)), encoding="utf-8")
+    task = Task("ny", split="dev", train_bitext=str(tsv), bible_collections=("verse",), num_queries=5)
+    first = systems.BitextSystems.for_task(task, train_pairs=20, seed=0, work_dir=tmp_path).kw["counts_cache"]
+    again = systems.BitextSystems.for_task(task, train_pairs=20, seed=0, work_dir=tmp_path).kw["counts_cache"]
+    other = systems.BitextSystems.for_task(task, train_pairs=20, seed=1, work_dir=tmp_path).kw["counts_cache"]
+    assert first.name.startswith("pairs-") and first == again and other != first  # other pairs, another lexicon

@@ -428,7 +428,7 @@ def recommendation_of(executed_notebook) -> str:
 
 
 TINY_BEST_SYSTEM = {
-    "TRAIN_PAIRS": 300,
+    "BUDGET": {"train_pairs": 300, "epochs": 1, "curve_every": 5, "curve_queries": 10},  # 10 steps, a dev point each 5
     "NUM_QUERIES": 20,
     "MAX_LENGTH": 48,
     "K1": [1.2],
@@ -437,7 +437,6 @@ TINY_BEST_SYSTEM = {
     "STEM": [True],
     "FUSION_WEIGHTS": [0.5],
     "ADDED_WEIGHTS": [0.0, 0.5],
-    "EPOCHS": 1,
     "DEVICE": "cpu",
     "SPLIT": "dev",
 }
@@ -449,6 +448,7 @@ def test_best_system_notebook(tmp_path, work_dir):
     execute("best_system.ipynb", tmp_path, **TINY_BEST_SYSTEM, **students, OUT_DIR=str(figures), WORK_DIR=str(work_dir))
     table = (figures / "best_system_en-ny.md").read_text()
     assert "bm25, one-best" in table and "translate-encode" in table and "zero-shot" in table
+    assert "ot seeds [0, 1] (300 pairs x 1 epochs, each at its best dev step)" in table and "p (Holm)" in table
     assert "bm25 + ot maxsim" in table or "bm25 + ot dense" in table  # every dense system's best fusion
     results = pd.read_csv(figures / "results.csv")
     assert set(results.study) == {"best_system"} and set(results.split) == {"dev"}

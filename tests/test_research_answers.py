@@ -14,8 +14,16 @@ import pandas as pd
 import pytest
 
 import optical.study.runner as runner
-from optical.study import CLEAN_QUERIES_ONLY, FINAL_RECIPES, PRESETS, StudySettings, grid, score_run
-from optical.train import TrainConfig
+from optical.study import (
+    CLEAN_QUERIES_ONLY,
+    DEV_CHOSEN_RECIPES,
+    FINAL_RECIPES,
+    PRESETS,
+    StudySettings,
+    grid,
+    score_run,
+)
+from optical.train import TrainConfig, recipe_label
 
 ROOT = Path(__file__).resolve().parent.parent
 EXECUTED = ROOT / "figures" / "executed"
@@ -118,11 +126,34 @@ def test_rq1_answer_is_its_records():
             )
 
 
+def test_the_dev_chosen_recipes_are_the_peaks_of_rq1s_dev_curves():
+    """The students judged by topic and fused by best_system are DEV_CHOSEN_RECIPES: per objective, the recipe whose
+    dense dev curve, averaged over the seeds every recipe has, peaks highest in RQ1's records."""
+    parameters, answer = executed("rq1_ot_vs_baselines.ipynb")
+    runs, settings = fair_trial(parameters)
+    budget = PRESETS[parameters["PRESET"]].changed(parameters["BUDGET"])
+    peaks: dict[str, dict[str, float]] = {}  # objective -> label -> peak of its mean dense dev curve
+    for label in {run.label for run in runs if run.objective in DEV_CHOSEN_RECIPES}:
+        curves = [
+            {p["step"]: p["MAP"] for p in score_run(run, settings)["training"]["curve"] if p["scoring"] == "dense"}
+            for run in runs
+            if run.label == label and run.seed in budget.seeds
+        ]
+        mean_curve = pd.DataFrame(curves).mean()
+        peaks.setdefault(label.split("[")[0], {})[label] = mean_curve.max()
+    chosen = {objective: max(by_label, key=by_label.get) for objective, by_label in peaks.items()}
+    assert chosen == {
+        objective: recipe_label(objective, sorted(r.items())) for objective, r in DEV_CHOSEN_RECIPES.items()
+    }
+    assert "are these recipes (`optical.study.DEV_CHOSEN_RECIPES`)" in answer
+
+
 def test_rq1_topical_answer_is_its_records():
     parameters, answer = executed("rq1_topical.ipynb")
     seeds = {"seeds": parameters["SEEDS"], "more_seeds": {}}
     budget = PRESETS[parameters["PRESET"]].changed({**seeds, **parameters["BUDGET"]})
-    runs = budget.runs(parameters["LANGUAGES"], parameters["OBJECTIVES"], recipes=parameters["RECIPES"])
+    recipes = parameters["RECIPES"] or {objective: [recipe] for objective, recipe in DEV_CHOSEN_RECIPES.items()}
+    runs = budget.runs(parameters["LANGUAGES"], parameters["OBJECTIVES"], recipes=recipes)
     settings = budget.settings(
         split=parameters["SPLIT"],
         num_queries=parameters["NUM_QUERIES"],

@@ -356,18 +356,16 @@ def test_the_final_tables_use_only_recipes_searched_on_the_dev_books():
         assert all(recipe in RECIPE_GRIDS[objective] for recipe in recipes)
 
 
-def test_best_system_fuses_students_of_the_final_tables_only():
-    import ast
-
+def test_best_system_fuses_the_dev_chosen_recipes_of_the_final_tables():
     import papermill
 
-    from optical.study import FINAL_RECIPES
+    from optical.study import DEV_CHOSEN_RECIPES, FINAL_RECIPES
 
     notebook = Path(__file__).resolve().parent.parent / "notebooks" / "best_system.ipynb"
-    student_recipes = ast.literal_eval(papermill.inspect_notebook(notebook)["STUDENT_RECIPES"]["default"])
-    assert student_recipes
-    for objective, recipes in student_recipes.items():
-        assert all(recipe in FINAL_RECIPES.get(objective, [{}]) for recipe in recipes), objective
+    assert papermill.inspect_notebook(notebook)["STUDENT_RECIPES"]["default"] == "None"  # DEV_CHOSEN_RECIPES
+    assert DEV_CHOSEN_RECIPES
+    for objective, recipe in DEV_CHOSEN_RECIPES.items():
+        assert recipe in FINAL_RECIPES[objective], objective
 
 
 def test_a_student_scored_another_way_is_not_trained_again_where_its_checkpoint_is_kept(settings, monkeypatch):
@@ -539,28 +537,36 @@ def test_workers_fill_the_cache_and_runs_are_scored_at_their_best_and_last_step(
     assert set(tests.baseline) == {"kl", "zero-shot"} and tests["p-value"].between(0, 1).all()
 
 
-def test_a_study_checkpoint_is_trained_once_and_a_killed_one_resumes(settings, monkeypatch):
+def test_a_study_student_is_read_at_its_best_dev_step_from_its_kept_weights(settings, monkeypatch):
+    """best_system fuses the very students its study scores: trained once, then read from their kept weights."""
     import shutil
 
     import torch
 
-    run = StudyRun(objective="ot", train_pairs=16, seed=3)
-    path = studies.study_checkpoint(run, settings, progress=False)
+    from optical.study.records import record_files
+
+    run = StudyRun(objective="ot", train_pairs=24, seed=11)  # 3 steps
+    curved = replace(settings, keep_weights=True, curve_every=1, curve_queries=8, switch_rates=(), bitext_pairs=0)
+    folder = curved.checkpoint_dir(run)
     try:
-        assert torch.load(path, weights_only=False)["step"] == 2  # 16 pairs in batches of 8, one epoch
-        (path.parent / "finished").unlink()  # as if killed after its last save: resumes, trains no step again
-        assert studies.study_checkpoint(run, settings, progress=False) == path
-        assert len(torch.load(path, weights_only=False)["losses"]) == 2
+        student = studies.trained_student(run, curved, progress=False)  # nothing kept yet: trained
+        state = torch.load(folder / "last.pt", weights_only=False)
+        assert "optimizer" not in state  # kept as a scored run's: weights and curve
+        best = state["on_step"]["best_state"]
+        assert all(torch.equal(student.state_dict()[name], value) for name, value in best.items())
+        assert not any(path.exists() for path in record_files(run, curved))  # no scores written
 
-        def no_training(*args, **kwargs):
-            raise AssertionError("a finished student trained again")
+        def no_step(*args, **kwargs):
+            raise AssertionError("an optimiser step: the kept student was trained again")
 
-        monkeypatch.setattr(training, "train", no_training)
-        assert studies.study_checkpoint(run, settings, progress=False) == path
+        monkeypatch.setattr(torch.optim.AdamW, "step", no_step)
+        again = studies.trained_student(run, curved, progress=False)
+        assert all(torch.equal(again.state_dict()[name], value) for name, value in best.items())
+        assert studies.score_run(run, curved, progress=False)["training"]["loss"] == state["losses"]
         with pytest.raises(ValueError, match="trains no student"):
-            studies.study_checkpoint(StudyRun(objective="zero-shot"), settings)
+            studies.trained_student(StudyRun(objective="zero-shot"), curved)
     finally:
-        shutil.rmtree(path.parent)  # 270 MB in the session's folder
+        shutil.rmtree(folder)
 
 
 def test_the_fair_trial_preset_finds_every_committed_record_of_rq1():

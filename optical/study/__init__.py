@@ -37,6 +37,7 @@ from optical.study.runner import (
 )
 from optical.study.settings import (
     CLEAN_QUERIES_ONLY,
+    DEV_CHOSEN_RECIPES,
     FINAL_RECIPES,
     NO_BITEXT,
     RECIPE_GRIDS,
@@ -48,6 +49,7 @@ from optical.study.settings import (
 from optical.study.tables import (
     by_switch_rate,
     curve_summary,
+    dev_chosen,
     difference_cell,
     drift_summary,
     listed,
@@ -58,12 +60,13 @@ from optical.study.tables import (
     verdict,
     with_holm,
 )
-from optical.study.training import LearningCurve, study_checkpoint
+from optical.study.training import LearningCurve, trained_student
 
 __all__ = [
     "PRESETS",
     "Budget",
     "CLEAN_QUERIES_ONLY",
+    "DEV_CHOSEN_RECIPES",
     "FINAL_RECIPES",
     "NO_BITEXT",
     "RECIPE_GRIDS",
@@ -74,6 +77,7 @@ __all__ = [
     "StudySettings",
     "by_switch_rate",
     "curve_summary",
+    "dev_chosen",
     "difference_cell",
     "drift_summary",
     "fill_cache",
@@ -90,12 +94,12 @@ __all__ = [
     "seed_summary",
     "seen_from_baseline",
     "significance",
-    "study_checkpoint",
     "study_data",
     "switching_changes",
     "tests_against_references",
     "to_results_rows",
     "verdict",
     "with_holm",
+    "trained_student",
     "training_logs",
 ]

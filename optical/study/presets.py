@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 
-from optical.study.settings import StudyRun, StudySettings, grid
-from optical.train import TrainConfig
+from optical.study.settings import DEV_CHOSEN_RECIPES, StudyRun, StudySettings, grid
+from optical.train import TrainConfig, recipe_label
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,7 @@ PRESETS: dict[str, Budget] = {
         curve_every=100,
         curve_queries=200,
         more_seeds={
-            "kl[kl_temperature=0.05]": [3, 4],
-            "contrastive[negatives=8]": [3, 4],
-            "ot[contrastive_weight=1.0,negatives=8]": [3, 4],
+            recipe_label(objective, sorted(recipe.items())): [3, 4] for objective, recipe in DEV_CHOSEN_RECIPES.items()
         },
     ),
     # The dev search of settings (learning_curves.ipynb, ot_recipe.ipynb: one default run shared by both): the same

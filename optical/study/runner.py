@@ -23,8 +23,7 @@ from optical.study.data import StudyData, run_lexicon, study_data, switched_quer
 from optical.study.records import record_files, store_scores, stored_scores
 from optical.study.settings import UNTRAINED, StudyRun, StudySettings
 from optical.study.tables import mean_of, with_holm
-from optical.study.training import curve_settings, train_student
-from optical.train import CHECKPOINT_NAME, weights_only_checkpoint
+from optical.study.training import curve_settings, settle_checkpoint, train_student
 
 
 def _bitext_recall(student: TokenEncoder, shared: StudyData, translate) -> dict[str, float]:
@@ -91,12 +90,7 @@ def score_run(run: StudyRun, settings: StudySettings, *, progress: bool = True) 
     identity = {"spec": settings.spec(run).to_dict(), "evaluation": settings.evaluation(run.language).to_dict()}
     scores = {**identity, **scores}
     store_scores(scores, record_files(run, settings)[0])
-    checkpoint = settings.checkpoint_dir(run) / CHECKPOINT_NAME
-    if checkpoint.exists() and not settings.keep_checkpoints:  # only now: a run killed while scored resumes untrained
-        if settings.keep_weights:
-            weights_only_checkpoint(checkpoint)
-        else:
-            checkpoint.unlink()
+    settle_checkpoint(run, settings)  # only now: a run killed while scored resumes untrained
     return scores
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -39,6 +41,19 @@ def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def dev_chosen(peaks: pd.DataFrame, objectives: Iterable[str]) -> dict[str, str]:
+    """Per objective, the label of its recipe whose mean dense dev curve peaks highest.
+
+    peaks: rows of :func:`curve_summary` (every recipe's curve over the same seeds, or the choice favours the
+    recipes with more of them); a label's objective is its name before ``[``."""
+    dense = peaks[peaks.scoring == "dense"]
+    objective_of = dense.label.str.split("[").str[0]
+    return {
+        objective: dense[objective_of == objective].sort_values("MAP at peak").label.iloc[-1]
+        for objective in objectives
+    }
 
 
 def drift_summary(logs: pd.DataFrame, window: int = 20) -> pd.DataFrame:

@@ -17,12 +17,7 @@ from optical.pretrain import mlm_pretrain
 from optical.search import search_each
 from optical.study.data import StudyData, run_lexicon, study_data
 from optical.study.settings import UNTRAINED, StudyRun, StudySettings
-from optical.train import (
-    CHECKPOINT_NAME,
-    device_name,
-    train,
-    training_precision,
-)
+from optical.train import CHECKPOINT_NAME, device_name, train, training_precision, weights_only_checkpoint
 
 
 def curve_settings(settings: StudySettings) -> StudySettings:
@@ -141,19 +136,24 @@ class LearningCurve:
             self.evaluate(step)
 
 
-def study_checkpoint(run: StudyRun, settings: StudySettings, *, progress: bool = True) -> Path:
-    """The ``last.pt`` of ``run`` trained for its whole budget under ``settings``, without a curve (the
-    common budget's weights), for systems built on a study's students (``best_system.ipynb``).
-
-    Trained only when missing; a killed run resumes from its checkpoint, and a finished one is not
-    trained again. The scores of :func:`score_run` are neither read nor written.
-    """
+def trained_student(run: StudyRun, settings: StudySettings, *, progress: bool = True) -> TokenEncoder:
+    """``run``'s student as its study scores it (at its best dev step when ``settings`` keep a curve), for systems
+    built on a study's students (``best_system.ipynb``): read from its kept weights, trained only when they are
+    missing (and then kept as :func:`settle_checkpoint` keeps a scored run's). A run's scores are neither read nor
+    written here."""
     if run.objective in UNTRAINED:
         raise ValueError(f"{run.objective} trains no student")
-    settings = replace(settings, curve_every=0, keep_checkpoints=True)
+    student = train_student(run, settings, study_data(settings, run.language), progress)[0]
+    settle_checkpoint(run, settings)
+    return student
+
+
+def settle_checkpoint(run: StudyRun, settings: StudySettings) -> None:
+    """Once a run is done, keep of its ``last.pt`` what ``settings`` ask: all of it (``keep_checkpoints``), its
+    weights and curve (``keep_weights``: scored another way without training), or nothing."""
     checkpoint = settings.checkpoint_dir(run) / CHECKPOINT_NAME
-    finished = checkpoint.with_name("finished")
-    if not finished.exists():
-        train_student(run, settings, study_data(settings, run.language), progress)
-        finished.touch()
-    return checkpoint
+    if checkpoint.exists() and not settings.keep_checkpoints:
+        if settings.keep_weights:
+            weights_only_checkpoint(checkpoint)
+        else:
+            checkpoint.unlink()
