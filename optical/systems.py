@@ -70,7 +70,7 @@ class BitextSystems:
         cls,
         task: Task,
         *,
-        train_pairs: int | None,
+        train_pairs: int,
         seed: int = 0,
         work_dir: str | os.PathLike = ".cache/optical",
         records_dir: str | os.PathLike = "",
