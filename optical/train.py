@@ -454,7 +454,10 @@ def train(
             write_atomically(checkpoint, lambda file: torch.save(state, file))  # a kill keeps the last checkpoint
 
     start = time.perf_counter()
-    bar = tqdm(total=total_steps, initial=step, desc=f"train {config.objective}", disable=not show, unit="step")
+    finished = stopped or step >= total_steps  # a kept finished run: no bar of steps already trained
+    bar = tqdm(
+        total=total_steps, initial=step, desc=f"train {config.objective}", disable=not show or finished, unit="step"
+    )
     for epoch in range(step // steps_per_epoch, config.epochs):
         if stopped:
             break

@@ -364,8 +364,8 @@ def test_best_system_fuses_the_dev_chosen_recipes_of_the_final_tables():
     notebook = Path(__file__).resolve().parent.parent / "notebooks" / "best_system.ipynb"
     assert papermill.inspect_notebook(notebook)["STUDENT_RECIPES"]["default"] == "None"  # DEV_CHOSEN_RECIPES
     assert DEV_CHOSEN_RECIPES
-    for objective, recipe in DEV_CHOSEN_RECIPES.items():
-        assert recipe in FINAL_RECIPES[objective], objective
+    for objective, recipes in DEV_CHOSEN_RECIPES.items():
+        assert len(recipes) == 1 and recipes[0] in FINAL_RECIPES[objective], objective
 
 
 def test_a_student_scored_another_way_is_not_trained_again_where_its_checkpoint_is_kept(settings, monkeypatch):
@@ -578,13 +578,25 @@ def test_the_fair_trial_preset_finds_every_committed_record_of_rq1():
     settings = budget.settings(split="test", num_queries=500, score_last=True, records_dir=str(records))
     objectives = ["ot", "hard-align", "kl", "mse", "cls-mse", "contrastive", "zero-shot", "dictionary-translate"]
     runs = budget.runs(["ny"], objectives, recipes=FINAL_RECIPES)
-    # 12 trained labels and dictionary-translate at 3 seeds, one zero-shot, 2 more seeds of the 3 dev-chosen labels
-    assert len(runs) == 3 * 12 + 1 + 3 + 3 * 2
+    # 12 trained labels and dictionary-translate at 3 seeds, one zero-shot, 3 more seeds of the 3 dev-chosen labels
+    assert len(runs) == 3 * 12 + 1 + 3 + 3 * 3
     assert {run.label for run in runs if run.seed > 2} == set(budget.more_seeds)
     assert all((records / f"{settings.key(run)}.json.gz").exists() for run in runs)
     assert budget.changed({"seeds": [0]}).runs(["ny"], ["ot"]) == [studies.StudyRun("ny", "ot", 16000, epochs=4)]
     with pytest.raises(ValueError, match="a budget has no \\['seed'\\]"):
         budget.changed({"seed": 1})
+
+
+def test_recipe_labels_name_a_grids_recipes_as_its_runs_do():
+    from optical.study import DEV_CHOSEN_RECIPES, FINAL_RECIPES, PRESETS, recipe_labels
+
+    runs = studies.grid(["ny"], list(FINAL_RECIPES), [0], [16], recipes=FINAL_RECIPES)
+    assert recipe_labels(FINAL_RECIPES) == [run.label for run in runs]
+    assert recipe_labels({"ot": [{}, {"negatives": 8, "contrastive_weight": 1.0}]}) == [
+        "ot",
+        "ot[contrastive_weight=1.0,negatives=8]",
+    ]
+    assert list(PRESETS["fair-trial"].more_seeds) == recipe_labels(DEV_CHOSEN_RECIPES)
 
 
 def test_more_seeds_extend_only_the_labels_named():

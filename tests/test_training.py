@@ -83,7 +83,7 @@ def killed_on_call(number: int, function, *, half_writes: bool = False):
 
 
 @pytest.mark.parametrize("killed_in", ["optimiser step", "checkpoint save"])
-def test_a_killed_run_resumes_to_the_same_weights(teacher, bitext, tmp_path, monkeypatch, killed_in):
+def test_a_killed_run_resumes_to_the_same_weights(teacher, bitext, tmp_path, monkeypatch, capsys, killed_in):
     pairs = bitext.pairs[:32]
     config = TrainConfig(epochs=2, batch_size=8, device="cpu", checkpoint_every=3)  # 8 steps, saves at 3 and 6
     straight = copy.deepcopy(teacher).requires_grad_(True)
@@ -101,7 +101,9 @@ def test_a_killed_run_resumes_to_the_same_weights(teacher, bitext, tmp_path, mon
     assert before_kill["step"] == 3 and before_kill["seconds"] > 0  # the previous checkpoint is intact
 
     resumed = copy.deepcopy(teacher).requires_grad_(True)  # a fresh process would start from scratch weights
-    result = train(resumed, teacher, pairs, config, checkpoint_dir=tmp_path, progress=False)
+    capsys.readouterr()
+    result = train(resumed, teacher, pairs, config, checkpoint_dir=tmp_path)
+    assert "train ot" in capsys.readouterr().err  # the bar of the steps trained here
     assert result.steps == 8 and len(result.losses) == 8
     assert result.seconds > before_kill["seconds"]  # the training time before the kill counts too
     for (name, expected), actual in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
@@ -116,7 +118,8 @@ def test_a_killed_run_resumes_to_the_same_weights(teacher, bitext, tmp_path, mon
     state = torch.load(tmp_path / "last.pt", weights_only=False)
     del state["config"]["align_layer"]  # written before that setting existed: read with its default
     torch.save(state, tmp_path / "last.pt")
-    assert train(resumed, teacher, pairs, config, checkpoint_dir=tmp_path, progress=False).steps == 8
+    assert train(resumed, teacher, pairs, config, checkpoint_dir=tmp_path).steps == 8
+    assert "train ot" not in capsys.readouterr().err  # a finished run read again shows no bar of its old steps
 
 
 def test_an_unreadable_checkpoint_is_a_clear_error(teacher, bitext, tmp_path):

@@ -45,6 +45,7 @@ from optical.study.settings import (
     StudyRun,
     StudySettings,
     grid,
+    recipe_labels,
 )
 from optical.study.tables import (
     by_switch_rate,
@@ -87,6 +88,7 @@ __all__ = [
     "learning_curves",
     "listed",
     "mean_std_table",
+    "recipe_labels",
     "run_lexicon",
     "run_overview",
     "run_study",

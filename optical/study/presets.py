@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 
-from optical.study.settings import DEV_CHOSEN_RECIPES, StudyRun, StudySettings, grid
-from optical.train import TrainConfig, recipe_label
+from optical.study.settings import DEV_CHOSEN_RECIPES, StudyRun, StudySettings, grid, recipe_labels
+from optical.train import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -65,16 +65,14 @@ class Budget:
 
 PRESETS: dict[str, Budget] = {
     # The common budget of the objectives' fair trial: 2,000 steps of 32, each run scored at its best dev step; the
-    # dev-chosen recipes of the objectives with negatives, closer than their 3 seeds' spread, get 5 seeds.
+    # dev-chosen recipes of the objectives with negatives, closer than their 3 seeds' spread, get 6 (seeds 3-5).
     "fair-trial": Budget(
         train_pairs=16000,
         epochs=4,
         seeds=[0, 1, 2],
         curve_every=100,
         curve_queries=200,
-        more_seeds={
-            recipe_label(objective, sorted(recipe.items())): [3, 4] for objective, recipe in DEV_CHOSEN_RECIPES.items()
-        },
+        more_seeds={label: [3, 4, 5] for label in recipe_labels(DEV_CHOSEN_RECIPES)},
     ),
     # The dev search of settings (learning_curves.ipynb, ot_recipe.ipynb: one default run shared by both): the same
     # pairs and steps on one seed, stopped once the dense dev curve has not risen for 500 steps.

@@ -62,14 +62,20 @@ FINAL_RECIPES: dict[str, list[dict]] = {  # the variants of the final test table
 }
 
 
-DEV_CHOSEN_RECIPES: dict[str, dict] = {  # per objective with negatives, its recipe of FINAL_RECIPES that RQ1 chose:
+DEV_CHOSEN_RECIPES: dict[str, list[dict]] = {  # per objective with negatives, the recipe of FINAL_RECIPES RQ1 chose:
     # the highest peak of the mean dense dev curve over the fair trial's seeds. RQ1's answer computes the choice from
     # the records (and says so if it moved); the students judged by topic and fused by best_system are these. In the
     # order their further seeds were trained (the fair trial's ``more_seeds``).
-    "kl": {"kl_temperature": 0.05},
-    "contrastive": {"negatives": 8},
-    "ot": {"contrastive_weight": 1.0, "negatives": 8},
+    "kl": [{"kl_temperature": 0.05}],
+    "contrastive": [{"negatives": 8}],
+    "ot": [{"contrastive_weight": 1.0, "negatives": 8}],
 }
+
+
+def recipe_labels(recipes: dict[str, list[dict]]) -> list[str]:
+    """The labels of the runs of ``recipes`` (objective -> its recipes, as :func:`grid` takes them), in order:
+    ``{"kl": [{"kl_temperature": 0.05}]}`` -> ``["kl[kl_temperature=0.05]"]``."""
+    return [recipe_label(objective, sorted(recipe.items())) for objective, grid in recipes.items() for recipe in grid]
 
 
 CLEAN_QUERIES_ONLY = {"switch_rates": (), "bitext_pairs": 0}  # StudySettings fields: score clean CLIR only (RQ2, RQ5)
