@@ -75,7 +75,11 @@ DEV_CHOSEN_RECIPES: dict[str, list[dict]] = {  # per objective with negatives, t
 def recipe_labels(recipes: dict[str, list[dict]]) -> list[str]:
     """The labels of the runs of ``recipes`` (objective -> its recipes, as :func:`grid` takes them), in order:
     ``{"kl": [{"kl_temperature": 0.05}]}`` -> ``["kl[kl_temperature=0.05]"]``."""
-    return [recipe_label(objective, sorted(recipe.items())) for objective, grid in recipes.items() for recipe in grid]
+    return [
+        recipe_label(objective, sorted(recipe.items()))
+        for objective, variants in recipes.items()
+        for recipe in variants
+    ]
 
 
 CLEAN_QUERIES_ONLY = {"switch_rates": (), "bitext_pairs": 0}  # StudySettings fields: score clean CLIR only (RQ2, RQ5)
